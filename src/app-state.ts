@@ -1,0 +1,27 @@
+/** What /readyz and the GRPC health service report. */
+export class AppState {
+  private listening = { http: false, grpc: false };
+  private draining = false;
+
+  constructor(
+    private readonly grpcEnabled: boolean,
+    private readonly policyLoaded: () => boolean,
+  ) {}
+
+  markListening(transport: 'http' | 'grpc'): void {
+    this.listening[transport] = true;
+  }
+
+  markDraining(): void {
+    this.draining = true;
+  }
+
+  /** Why the service is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined {
+    if (this.draining) return 'shutting down';
+    if (!this.policyLoaded()) return 'policy not loaded';
+    if (!this.listening.http) return 'http server not listening';
+    if (this.grpcEnabled && !this.listening.grpc) return 'grpc server not listening';
+    return undefined;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Composition root: builds every dependency once from the config. Tests call it with
+ * overrides (clock, logger, ports 0) and get the same wiring as production.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { AppState } from './app-state.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { JwtAuthenticator } from './auth/jwt-authenticator.js';
+import { LruDecisionCache, type DecisionCache } from './cache/decision-cache.js';
+import type { Config } from './config/schema.js';
+import { EVENTS, type EventName } from './core/events.js';
+import { instrument } from './core/instrument.js';
+import type { HandlerDeps } from './handlers/handler.js';
+import { createHandlers } from './handlers/registry.js';
+import { PolicyDecider } from './policy/decider.js';
+import { PolicyStore } from './policy/policy-store.js';
+import { HttpRpcForwarder } from './rpc/forwarder.js';
+import { createLogger } from './telemetry/logger.js';
+import { Metrics } from './telemetry/metrics.js';
+import { callerCheck } from './transport/caller-auth.js';
+import type { Dispatcher } from './transport/dispatcher.js';
+import { createGrpcServer, grpcCredentials } from './transport/grpc/server.js';
+import { SERVICE_NAME } from './transport/grpc/proto.js';
+import { createHttpServer } from './transport/http/server.js';
+
+export interface AppOverrides {
+  readonly log?: Logger;
+  readonly now?: () => number;
+  readonly authenticator?: Authenticator;
+  readonly cache?: DecisionCache;
+  readonly metrics?: Metrics;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly state: AppState;
+  readonly policy: PolicyStore;
+  /** Loads the policy and listens; resolves with the bound ports. */
+  start(): Promise<{ httpPort: number; grpcPort?: number }>;
+  /** Stops accepting, lets in-flight requests finish (up to server.drain_timeout), closes clients. */
+  stop(): Promise<void>;
+}
+
+export function buildApp(config: Config, overrides: AppOverrides = {}): App {
+  const log = overrides.log ?? createLogger(config.log.level);
+  const metrics = overrides.metrics ?? new Metrics();
+  const now = overrides.now ?? Date.now;
+  const policy = new PolicyStore(config.policy, log);
+  const state = new AppState(config.grpc.enabled, () => policy.loaded());
+  const cache = overrides.cache ?? new LruDecisionCache(config.cache.max_entries, config.cache.ttl);
+  const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes);
+  const deps: HandlerDeps = {
+    config,
+    decider: new PolicyDecider(policy, cache, config.policy.mode),
+    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now),
+    rpc,
+    now,
+  };
+  policy.onChange((engine) => {
+    metrics.policyInfo.reset();
+    metrics.policyInfo.set({ version: engine.version }, 1);
+  });
+
+  const handlers = createHandlers(deps);
+  const instrumentDeps = {
+    log,
+    metrics,
+    codes: config.codes,
+    timeoutMs: (event: EventName) => (event === 'rpc' ? undefined : config.server.decision_timeout),
+  };
+  const dispatcher = Object.fromEntries(
+    EVENTS.map((event) => [event, instrument(event, handlers[event] as never, instrumentDeps)]),
+  ) as unknown as Dispatcher;
+
+  const callerOk = callerCheck(config.caller_auth.secret);
+  const callerHeader = config.caller_auth.header;
+  const httpServer: HttpServer = createHttpServer({
+    dispatcher,
+    callerOk,
+    callerHeader,
+    bodyLimit: config.http.body_limit,
+    basePath: config.http.base_path,
+    state,
+    metrics,
+    log,
+  });
+  let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
+
+  const listenHttp = () =>
+    new Promise<number>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.http.port, config.http.host, () => {
+        httpServer.off('error', reject);
+        resolve((httpServer.address() as AddressInfo).port);
+      });
+    });
+
+  const listenGrpc = () =>
+    new Promise<number>((resolve, reject) => {
+      grpc = createGrpcServer({ dispatcher, callerOk, callerHeader, maxMessageSize: config.grpc.max_message_size, metrics, log });
+      grpc.server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, grpcCredentials(config.grpc.tls), (err, port) => {
+        if (err) reject(err);
+        else resolve(port);
+      });
+    });
+
+  return {
+    config,
+    log,
+    metrics,
+    state,
+    policy,
+    async start() {
+      await policy.load();
+      const httpPort = await listenHttp();
+      state.markListening('http');
+      let grpcPort: number | undefined;
+      if (config.grpc.enabled) {
+        grpcPort = await listenGrpc();
+        state.markListening('grpc');
+        grpc?.health.setStatus('', 'SERVING');
+        grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
+      }
+      log.info({ http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode }, 'listening');
+      return { httpPort, grpcPort };
+    },
+    async stop() {
+      state.markDraining();
+      grpc?.health.setStatus('', 'NOT_SERVING');
+      grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      const drained = Promise.all([
+        new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
+        }),
+        new Promise<void>((resolve) => (grpc ? grpc.server.tryShutdown(() => resolve()) : resolve())),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.server.drain_timeout);
+      });
+      if ((await Promise.race([drained, timedOut])) === 'timeout') {
+        log.warn('drain timeout passed; closing remaining connections');
+        httpServer.closeAllConnections();
+        grpc?.server.forceShutdown();
+      }
+      clearTimeout(timer);
+      await Promise.all([rpc.close(), cache.close()]);
+    },
+  };
+}

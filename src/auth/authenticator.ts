@@ -1,0 +1,23 @@
+/** Who a connection belongs to. Implementations: JWT (auth/jwt-authenticator.ts), tokenless. */
+import type { ConnectRequest, JsonValue } from '../core/messages.js';
+
+export interface Identity {
+  readonly user: string;
+  /** Roles from the token; carried in connection meta so later events need no token. */
+  readonly roles: readonly string[];
+  /** Unix seconds; the token's `exp`. */
+  readonly expireAt?: number;
+  readonly info?: JsonValue;
+}
+
+export type AuthOutcome =
+  | { readonly kind: 'authenticated'; readonly identity: Identity }
+  /** No token in any configured source. */
+  | { readonly kind: 'no_token' }
+  /** A token was found but is not acceptable; `reason` is for logs only, never sent to clients. */
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'expired' };
+
+export interface Authenticator {
+  authenticate(request: ConnectRequest): Promise<AuthOutcome>;
+}

@@ -1,0 +1,74 @@
+/**
+ * Remote JWKS with the behaviour an identity-provider outage needs: keys are cached; an
+ * unknown `kid` triggers at most one refetch per cooldown; a failed fetch keeps the last good
+ * keys (stale is better than locking every user out); concurrent fetches are shared.
+ */
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type CryptoKey } from 'jose';
+
+export interface JwksStoreOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly cooldownMs: number;
+  /** After this age keys are refreshed in the background, never awaited by a request. */
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+  readonly onFetch?: (ok: boolean) => void;
+}
+
+type KeyGetter = (header: JWSHeaderParameters, input: FlattenedJWSInput) => Promise<CryptoKey>;
+
+export class JwksStore {
+  private local: ReturnType<typeof createLocalJWKSet> | undefined;
+  private fetchedAt = 0;
+  private attemptedAt = Number.NEGATIVE_INFINITY;
+  private pending: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: JwksStoreOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  readonly getKey: KeyGetter = async (header, input) => {
+    if (!this.local) await this.refresh();
+    else if (this.now() - this.fetchedAt > this.options.maxAgeMs && this.coolingDownOver()) {
+      void this.refresh().catch(() => undefined);
+    }
+    try {
+      return await (this.local as NonNullable<typeof this.local>)(header, input);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || !this.coolingDownOver()) throw err;
+      await this.refresh().catch(() => undefined);
+      return (this.local as NonNullable<typeof this.local>)(header, input);
+    }
+  };
+
+  private coolingDownOver(): boolean {
+    return this.now() - this.attemptedAt >= this.options.cooldownMs;
+  }
+
+  /** Shared by all callers while in flight; on failure the previous keys stay. */
+  refresh(): Promise<void> {
+    this.pending ??= this.fetchKeys().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async fetchKeys(): Promise<void> {
+    this.attemptedAt = this.now();
+    try {
+      const response = await fetch(this.options.url, {
+        headers: { accept: 'application/json, application/jwk-set+json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      if (!response.ok) throw new Error(`JWKS endpoint answered ${response.status}`);
+      const jwks = (await response.json()) as JSONWebKeySet;
+      this.local = createLocalJWKSet(jwks);
+      this.fetchedAt = this.now();
+      this.options.onFetch?.(true);
+    } catch (err) {
+      this.options.onFetch?.(false);
+      if (!this.local) throw new errors.JWKSTimeout(`JWKS unavailable: ${(err as Error).message}`);
+    }
+  }
+}

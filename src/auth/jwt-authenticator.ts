@@ -1,0 +1,124 @@
+/**
+ * Connect authentication with JWTs verified by jose. Algorithms come only from the config's
+ * allow-list (never `none`; HS* only with an HMAC secret, and then only against that secret,
+ * so a public key can never be used as an HMAC secret). Verified tokens are cached by their
+ * SHA-256 until `exp`: reconnect storms reuse tokens and must not pay for signatures again.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../config/schema.js';
+import type { ConnectRequest, JsonValue } from '../core/messages.js';
+import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
+import { JwksStore } from './jwks-store.js';
+import { findToken, parseTokenSource, type TokenSource } from './token-sources.js';
+
+type AuthConfig = Config['auth'];
+
+/** Reads a claim by a dotted path ("realm_access.roles"). */
+function claimAt(payload: JWTPayload, path: string): unknown {
+  let value: unknown = payload;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+export function mapClaims(payload: JWTPayload, claims: AuthConfig['claims']): Identity | undefined {
+  const user = claimAt(payload, claims.user);
+  if (typeof user !== 'string' || user === '') return undefined;
+  const rawRoles = claims.roles === '' ? undefined : claimAt(payload, claims.roles);
+  const roles = Array.isArray(rawRoles)
+    ? rawRoles.filter((r): r is string => typeof r === 'string' && r !== '')
+    : typeof rawRoles === 'string' && rawRoles !== ''
+      ? rawRoles.split(/[\s,]+/).filter(Boolean)
+      : [];
+  const info: Record<string, JsonValue> = {};
+  for (const name of claims.info) {
+    const value = claimAt(payload, name);
+    if (value !== undefined) info[name] = value as JsonValue;
+  }
+  return {
+    user,
+    roles,
+    ...(typeof payload.exp === 'number' ? { expireAt: payload.exp } : {}),
+    ...(claims.info.length > 0 ? { info } : {}),
+  };
+}
+
+interface KeySources {
+  readonly hmac?: Uint8Array;
+  readonly asymmetric?: JWTVerifyGetKey | KeyObject;
+}
+
+function keySources(jwt: AuthConfig['jwt'], onJwksFetch?: (ok: boolean) => void): KeySources {
+  const hmac = jwt.hmac_secret === '' ? undefined : new TextEncoder().encode(jwt.hmac_secret);
+  let asymmetric: KeySources['asymmetric'];
+  if (jwt.jwks_url !== '') {
+    const store = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, onFetch: onJwksFetch });
+    asymmetric = store.getKey;
+  } else if (jwt.jwks_file !== '') {
+    asymmetric = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks_file, 'utf8')));
+  } else if (jwt.public_key_file !== '') {
+    asymmetric = createPublicKey(readFileSync(jwt.public_key_file));
+  }
+  return { hmac, asymmetric };
+}
+
+export class JwtAuthenticator implements Authenticator {
+  private readonly sources: readonly TokenSource[];
+  private readonly keys: KeySources;
+  private readonly verified = new LRUCache<string, Identity>({ max: 50_000 });
+
+  constructor(
+    private readonly auth: AuthConfig,
+    private readonly now: () => number = Date.now,
+    onJwksFetch?: (ok: boolean) => void,
+  ) {
+    this.sources = auth.token_sources.map(parseTokenSource);
+    this.keys = keySources(auth.jwt, onJwksFetch);
+  }
+
+  async authenticate(request: ConnectRequest): Promise<AuthOutcome> {
+    const token = findToken(this.sources, request);
+    if (token === undefined) return { kind: 'no_token' };
+    if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
+    const digest = createHash('sha256').update(token).digest('base64');
+    const known = this.verified.get(digest);
+    if (known) return { kind: 'authenticated', identity: known };
+    return this.verify(token, digest);
+  }
+
+  private async verify(token: string, digest: string): Promise<AuthOutcome> {
+    const { jwt } = this.auth;
+    const getKey: JWTVerifyGetKey = async (header, input) => {
+      if (header.alg?.startsWith('HS')) {
+        if (!this.keys.hmac) throw new errors.JOSEAlgNotAllowed('HMAC algorithms need auth.jwt.hmac_secret');
+        return this.keys.hmac;
+      }
+      const key = this.keys.asymmetric;
+      if (!key) throw new errors.JWKSNoMatchingKey('no public key configured');
+      return typeof key === 'function' ? key(header, input) : key;
+    };
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        algorithms: [...jwt.algorithms],
+        ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
+        ...(jwt.audience ? { audience: jwt.audience } : {}),
+        clockTolerance: Math.round(jwt.clock_tolerance / 1000),
+        currentDate: new Date(this.now()),
+      }));
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) return { kind: 'expired' };
+      return { kind: 'invalid', reason: (err as { code?: string }).code ?? (err as Error).name };
+    }
+    const identity = mapClaims(payload, this.auth.claims);
+    if (!identity) return { kind: 'invalid', reason: `claim "${this.auth.claims.user}" missing or not a string` };
+    const ttl = identity.expireAt ? identity.expireAt * 1000 - this.now() : 5 * 60_000;
+    if (ttl > 0) this.verified.set(digest, identity, { ttl });
+    return { kind: 'authenticated', identity };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Loads the config once: file → YAML → ${VAR} interpolation → zod → relative paths resolved →
+ * cross-checks → frozen. Every problem becomes one line naming the file and config path.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export interface LoadedConfig {
+  readonly file: string;
+  readonly config: Config;
+}
+
+/** --config FILE, else $CONFIG_FILE, else the bundled default. */
+export function chooseConfigFile(cliValue: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(cliValue ?? env.CONFIG_FILE ?? DEFAULT_CONFIG_FILE);
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string value (keys are left alone). */
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    const replaced = value.replace(VARIABLE, (_, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${path}: environment variable ${name} is not set (write \${${name}:-default} to allow that)`);
+      return '';
+    });
+    // A value that is exactly one variable takes the type its text spells: "3000" → 3000, "true" → true.
+    if (WHOLE_VARIABLE.test(value) && replaced !== '') {
+      const typed: unknown = parseYaml(replaced);
+      if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
+    }
+    return replaced;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, `${path}[${i}]`, problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, path ? `${path}.${key}` : key, problems)]),
+    );
+  }
+  return value;
+}
+
+function describeIssue(issue: ZodIssue): string {
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${path ? `${path}.` : ''}${key}: unknown key`).join('\n');
+  }
+  return `${path || '(root)'}: ${issue.message}`;
+}
+
+/** Config paths holding file names; resolved against the config file's folder. */
+function resolvePaths(config: Config, baseDir: string): Config {
+  const at = (p: string) => (p === '' || isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...config,
+    grpc: { ...config.grpc, tls: { cert: at(config.grpc.tls.cert), key: at(config.grpc.tls.key), client_ca: at(config.grpc.tls.client_ca) } },
+    auth: {
+      ...config.auth,
+      jwt: { ...config.auth.jwt, jwks_file: at(config.auth.jwt.jwks_file), public_key_file: at(config.auth.jwt.public_key_file) },
+    },
+    policy: { ...config.policy, model: at(config.policy.model), policy: at(config.policy.policy), tests: at(config.policy.tests) },
+  };
+}
+
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const mustExist: Array<[string, string]> = [
+    ['policy.model', config.policy.model],
+    ['policy.policy', config.policy.policy],
+    ['auth.jwt.jwks_file', config.auth.jwt.jwks_file],
+    ['auth.jwt.public_key_file', config.auth.jwt.public_key_file],
+    ['grpc.tls.cert', config.grpc.tls.cert],
+    ['grpc.tls.key', config.grpc.tls.key],
+    ['grpc.tls.client_ca', config.grpc.tls.client_ca],
+  ];
+  for (const [path, file] of mustExist) {
+    if (file !== '' && !existsSync(file)) problems.push(`${path}: file not found: ${file}`);
+  }
+  const { jwt } = config.auth;
+  const hmacAlgorithms = jwt.algorithms.filter((a) => a.startsWith('HS'));
+  if (hmacAlgorithms.length > 0 && jwt.hmac_secret === '') {
+    problems.push(`auth.jwt.algorithms: ${hmacAlgorithms.join(', ')} needs auth.jwt.hmac_secret`);
+  }
+  if (jwt.hmac_secret !== '' && Buffer.byteLength(jwt.hmac_secret) < 32) {
+    problems.push('auth.jwt.hmac_secret: must be at least 32 bytes (256 bits)');
+  }
+  if ((config.grpc.tls.cert === '') !== (config.grpc.tls.key === '')) {
+    problems.push('grpc.tls: cert and key go together');
+  }
+  if (config.grpc.tls.client_ca !== '' && config.grpc.tls.cert === '') {
+    problems.push('grpc.tls.client_ca: mutual TLS needs grpc.tls.cert and grpc.tls.key');
+  }
+  if (config.caller_auth.secret !== '' && Buffer.byteLength(config.caller_auth.secret) < 16) {
+    problems.push('caller_auth.secret: must be at least 16 bytes');
+  }
+  config.rpc.routes.forEach((route, i) => {
+    const star = route.method.indexOf('*');
+    if (star >= 0 && star !== route.method.length - 1) {
+      problems.push(`rpc.routes[${i}].method: "*" may only end a method prefix, got "${route.method}"`);
+    }
+  });
+  if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
+    problems.push('grpc.port: must differ from http.port');
+  }
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/** Parses config text; `file` names it in problems and anchors relative paths. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}` : '';
+    throw new ConfigError([`${file}${where}: invalid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${file}: the config must be a YAML mapping`]);
+  const envProblems: string[] = [];
+  const interpolated = interpolate(raw, env, '', envProblems);
+  if (envProblems.length > 0) throw new ConfigError(envProblems.map((p) => `${file}: ${p}`));
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue).split('\n')).map((p) => `${file}: ${p}`));
+  }
+  const config = resolvePaths(parsed.data, dirname(file));
+  const problems = crossCheck(config);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`));
+  return deepFreeze(config);
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+  return { file, config: parseConfig(text, file, env) };
+}

@@ -1,0 +1,199 @@
+/**
+ * The config file's schema: the zod schema is the config type. Durations and sizes are
+ * converted to numbers here, once, so nothing re-parses them per request.
+ */
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a duration like "900ms", "30s" or "5m", got "${value}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseSize(value);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a size like "64kb" or "1mb", got "${value}"` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+const errorCode = z.number().int().min(400).max(1999);
+const disconnectCode = z.number().int().min(4000).max(4999);
+
+const errorAnswer = (code: number, message: string, temporary = false) =>
+  z
+    .object({ code: errorCode.default(code), message: z.string().min(1).default(message), temporary: z.boolean().default(temporary) })
+    .strict()
+    .default({});
+
+const disconnectAnswer = (code: number, reason: string) =>
+  z
+    .object({
+      code: disconnectCode.default(code),
+      // Centrifugo documents close reasons of at most 32 bytes.
+      reason: z
+        .string()
+        .min(1)
+        .refine((r) => Buffer.byteLength(r) <= 32, 'must be at most 32 bytes')
+        .default(reason),
+    })
+    .strict()
+    .default({});
+
+const tokenSource = z
+  .string()
+  .regex(/^(data\.[A-Za-z0-9_]+|header:[A-Za-z0-9-]+|cookie:[A-Za-z0-9_.-]+)$/, 'expected data.FIELD, header:NAME or cookie:NAME');
+
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
+
+export const configSchema = z
+  .object({
+    http: z
+      .object({
+        port: port.default(3000),
+        host: z.string().default('0.0.0.0'),
+        base_path: z
+          .string()
+          .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with "/" and not end with "/"')
+          .default('/centrifugo'),
+        body_limit: size.default('64kb'),
+      })
+      .strict()
+      .default({}),
+    grpc: z
+      .object({
+        enabled: z.boolean().default(true),
+        port: port.default(50051),
+        host: z.string().default('0.0.0.0'),
+        max_message_size: size.default('4mb'),
+        tls: z
+          .object({ cert: z.string().default(''), key: z.string().default(''), client_ca: z.string().default('') })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    server: z
+      .object({
+        /** Bound on one decision (not rpc, which has route timeouts): below Centrifugo's 1s proxy timeout. */
+        decision_timeout: duration.default('900ms'),
+        /** How long SIGTERM waits for in-flight requests. */
+        drain_timeout: duration.default('10s'),
+      })
+      .strict()
+      .default({}),
+    caller_auth: z
+      .object({
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/)
+          .transform((h) => h.toLowerCase())
+          .default('x-proxy-secret'),
+        secret: z.string().default(''),
+      })
+      .strict()
+      .default({}),
+    auth: z
+      .object({
+        token_sources: z.array(tokenSource).min(1).default(['data.token', 'header:authorization', 'cookie:access_token']),
+        jwt: z
+          .object({
+            algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'EdDSA']),
+            issuer: z.string().default(''),
+            audience: z.string().default(''),
+            jwks_url: z.string().default(''),
+            jwks_file: z.string().default(''),
+            public_key_file: z.string().default(''),
+            hmac_secret: z.string().default(''),
+            clock_tolerance: duration.default('5s'),
+            max_token_bytes: z.number().int().positive().default(8192),
+          })
+          .strict()
+          .default({}),
+        claims: z
+          .object({
+            user: z.string().min(1).default('sub'),
+            roles: z.string().default('roles'),
+            info: z.array(z.string()).default([]),
+          })
+          .strict()
+          .default({}),
+        anonymous: z.boolean().default(false),
+        /** How far refresh and sub_refresh push expire_at when the connection is still allowed. */
+        refresh_interval: duration.default('5m'),
+        /** Server-side subscriptions added to connect results when the policy allows them. */
+        channels: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({}),
+    policy: z
+      .object({
+        model: z.string().min(1).default('../policies/model.conf'),
+        policy: z.string().min(1).default('../policies/policy.csv'),
+        tests: z.string().default('../policies/tests'),
+        watch: z.boolean().default(true),
+        mode: z.enum(['enforce', 'shadow']).default('enforce'),
+      })
+      .strict()
+      .default({}),
+    cache: z
+      .object({
+        redis_url: z.string().default(''),
+        key_prefix: z.string().default('cpp:'),
+        ttl: duration.default('30s'),
+        max_entries: z.number().int().positive().default(100_000),
+      })
+      .strict()
+      .default({}),
+    rpc: z
+      .object({
+        routes: z
+          .array(
+            z
+              .object({
+                method: z.string().min(1),
+                upstream: z.string().url(),
+                timeout: duration.default('1s'),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({}),
+    codes: z
+      .object({
+        unauthorized: disconnectAnswer(4501, 'unauthorized'),
+        token_expired: disconnectAnswer(4001, 'token expired'),
+        forbidden: disconnectAnswer(4503, 'forbidden'),
+        permission_denied: errorAnswer(403, 'permission denied'),
+        method_not_found: errorAnswer(404, 'method not found'),
+        bad_request: errorAnswer(400, 'bad request'),
+        too_many_requests: errorAnswer(429, 'too many requests', true),
+        upstream_timeout: errorAnswer(504, 'upstream timeout', true),
+        upstream_unavailable: errorAnswer(503, 'upstream unavailable', true),
+        upstream_error: errorAnswer(502, 'bad gateway', true),
+        internal: errorAnswer(500, 'internal error', true),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type Codes = Config['codes'];

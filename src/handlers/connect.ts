@@ -1,0 +1,51 @@
+import { allow, disconnect, type Decision } from '../core/decision.js';
+import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/messages.js';
+import type { Identity } from '../auth/authenticator.js';
+import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
+import type { Handler, HandlerDeps } from './handler.js';
+
+/**
+ * connect: who is this (token or anonymous), may they connect at all (policy `connect`), and
+ * which server-side channels from `auth.channels` does the policy let them have.
+ */
+export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
+  const { codes, auth } = deps.config;
+
+  return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
+    const outcome = await deps.authenticator.authenticate(request);
+    let identity: Identity;
+    switch (outcome.kind) {
+      case 'authenticated':
+        identity = outcome.identity;
+        break;
+      case 'expired':
+        return disconnect(codes.token_expired);
+      case 'invalid':
+        ctx.log.info({ reason: outcome.reason }, 'connect refused: invalid token');
+        return disconnect(codes.unauthorized);
+      case 'no_token':
+        if (!auth.anonymous) return disconnect(codes.unauthorized);
+        identity = { user: '', roles: [] };
+        break;
+    }
+
+    const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
+    if (!(await deps.decider.decide(query)).allowed) return disconnect(codes.forbidden);
+
+    const channels: string[] = [];
+    for (const template of auth.channels) {
+      if (template.includes(USER_PLACEHOLDER) && identity.user === '') continue;
+      const channel = template.split(USER_PLACEHOLDER).join(identity.user);
+      const verdict = await deps.decider.decide({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel });
+      if (verdict.allowed) channels.push(channel);
+    }
+
+    return allow({
+      user: identity.user,
+      ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
+      ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
+      ...(channels.length > 0 ? { channels } : {}),
+      ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
+    });
+  };
+}

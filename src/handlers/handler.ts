@@ -1,0 +1,30 @@
+/** The shape every event handler has; handlers never see a transport. */
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Config } from '../config/schema.js';
+import type { Decision } from '../core/decision.js';
+import type { EventName } from '../core/events.js';
+import type { RequestOf, ResultOf } from '../core/messages.js';
+import type { PolicyDecider } from '../policy/decider.js';
+import type { RpcForwarder } from '../rpc/forwarder.js';
+
+export interface HandlerContext {
+  readonly log: Logger;
+  /** Aborted when the decision timeout passes or the caller goes away. */
+  readonly signal: AbortSignal;
+  /** W3C traceparent Centrifugo forwarded, if any; carried on to upstreams. */
+  readonly traceparent?: string;
+}
+
+export type Handler<E extends EventName> = (request: RequestOf[E], ctx: HandlerContext) => Promise<Decision<ResultOf[E]>>;
+
+export interface HandlerDeps {
+  readonly config: Config;
+  readonly decider: PolicyDecider;
+  readonly authenticator: Authenticator;
+  readonly rpc: RpcForwarder;
+  /** Unix milliseconds; replaceable in tests. */
+  readonly now: () => number;
+}
+
+export const unixSeconds = (ms: number): number => Math.floor(ms / 1000);

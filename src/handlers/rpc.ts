@@ -1,0 +1,19 @@
+import { fail } from '../core/decision.js';
+import { rolesFromMeta } from '../policy/decider.js';
+import type { Handler, HandlerDeps } from './handler.js';
+
+/**
+ * rpc: policy first, so a denied call never reaches a backend and an unknown method is not
+ * revealed to someone who may not call it; then the first matching route forwards it.
+ */
+export function rpcHandler(deps: HandlerDeps): Handler<'rpc'> {
+  const { codes } = deps.config;
+  return async (request, ctx) => {
+    const roles = rolesFromMeta(request.meta);
+    const verdict = await deps.decider.decide({ user: request.user, roles, action: 'rpc', object: request.method });
+    if (!verdict.allowed) return fail(codes.permission_denied);
+    const route = deps.rpc.find(request.method);
+    if (!route) return fail(codes.method_not_found);
+    return deps.rpc.forward(route, request, roles, ctx);
+  };
+}

@@ -1,0 +1,9 @@
+import { allow, fail } from '../core/decision.js';
+import { channelAllowed } from './channel-access.js';
+import type { Handler, HandlerDeps } from './handler.js';
+
+/** subscribe: allowed with namespace defaults (`{"result":{}}`) or refused with 403. */
+export function subscribeHandler(deps: HandlerDeps): Handler<'subscribe'> {
+  return async (request) =>
+    (await channelAllowed(deps, request, 'subscribe')) ? allow({}) : fail(deps.config.codes.permission_denied);
+}

@@ -1,0 +1,53 @@
+/**
+ * The one place handlers ask the policy: current engine, decision cache and shadow mode.
+ * Swapping the engine (reload) changes the version, and with it every cache key.
+ */
+import type { DecisionCache } from '../cache/decision-cache.js';
+import type { JsonValue } from '../core/messages.js';
+import type { PolicyEngine, PolicyQuery } from './engine.js';
+
+export interface Verdict {
+  /** What the answer to Centrifugo follows (always true in shadow mode). */
+  readonly allowed: boolean;
+  /** What the policy said. */
+  readonly policyAllowed: boolean;
+  readonly version: string;
+  readonly cached: boolean;
+}
+
+export interface EngineHolder {
+  current(): PolicyEngine;
+}
+
+export class PolicyDecider {
+  constructor(
+    private readonly engines: EngineHolder,
+    private readonly cache: DecisionCache,
+    private readonly mode: 'enforce' | 'shadow',
+  ) {}
+
+  async decide(query: PolicyQuery): Promise<Verdict> {
+    const engine = this.engines.current();
+    const key = cacheKey(engine.version, query);
+    let policyAllowed = await this.cache.get(key);
+    const cached = policyAllowed !== undefined;
+    if (policyAllowed === undefined) {
+      policyAllowed = engine.decide(query);
+      await this.cache.set(key, policyAllowed);
+    }
+    return { allowed: this.mode === 'shadow' ? true : policyAllowed, policyAllowed, version: engine.version, cached };
+  }
+}
+
+/** Unambiguous: fields are JSON-encoded, so no value can forge a separator. */
+export function cacheKey(version: string, query: PolicyQuery): string {
+  const roles = query.roles.length > 1 ? [...query.roles].sort() : query.roles;
+  return JSON.stringify([version, query.action, query.user, roles, query.object]);
+}
+
+/** Roles the connect handler stored in connection meta (`{"roles": [...]}`). */
+export function rolesFromMeta(meta: JsonValue | undefined): string[] {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return [];
+  const roles = meta.roles;
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string' && r !== '') : [];
+}

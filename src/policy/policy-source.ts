@@ -1,0 +1,125 @@
+/**
+ * Reads the security team's files: the Casbin model and the policy CSV (one file, or a
+ * directory of *.csv files read in name order). Every rule keeps its file and line so that
+ * `explain`, `check` and decision logs can point at it.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface PolicyRule {
+  /** `p`, `g`, `g2`… as written in the first column. */
+  readonly ptype: string;
+  readonly values: readonly string[];
+  readonly location: SourceLocation;
+}
+
+export interface PolicySource {
+  readonly modelText: string;
+  readonly modelFile: string;
+  readonly rules: readonly PolicyRule[];
+  readonly files: readonly string[];
+  /** Content hash of model and rules: the policy version everywhere (logs, cache keys, explain). */
+  readonly version: string;
+}
+
+export class PolicySourceError extends Error {
+  constructor(
+    readonly location: SourceLocation | { file: string },
+    message: string,
+  ) {
+    super(message);
+  }
+
+  describe(): string {
+    const where = 'line' in this.location ? `${this.location.file}:${this.location.line}` : this.location.file;
+    return `${where}: ${this.message}`;
+  }
+}
+
+/** Splits one CSV line on commas; double quotes may wrap a value that contains commas. */
+export function splitCsvLine(line: string): string[] {
+  const values: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '"') {
+      if (quoted && line[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (ch === ',' && !quoted) {
+      values.push(current.trim());
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  values.push(current.trim());
+  return values;
+}
+
+export function parsePolicyText(text: string, file: string): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const location = { file, line: index + 1 };
+    if ((line.match(/"/g)?.length ?? 0) % 2 !== 0) {
+      throw new PolicySourceError(location, 'unbalanced double quote');
+    }
+    const [ptype, ...values] = splitCsvLine(line);
+    if (!ptype || !/^[pg]\d*$/.test(ptype)) {
+      throw new PolicySourceError(location, `line must start with a policy type like "p" or "g", got "${ptype ?? ''}"`);
+    }
+    rules.push({ ptype, values, location });
+  });
+  return rules;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PolicySourceError({ file }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** The CSV files behind `policy.policy`: the file itself, or every *.csv in the directory. */
+export function policyFiles(policyPath: string): string[] {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(policyPath).isDirectory();
+  } catch (err) {
+    throw new PolicySourceError({ file: policyPath }, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!isDirectory) return [policyPath];
+  const files = readdirSync(policyPath)
+    .filter((name) => name.endsWith('.csv'))
+    .sort()
+    .map((name) => join(policyPath, name));
+  if (files.length === 0) throw new PolicySourceError({ file: policyPath }, 'directory holds no *.csv policy file');
+  return files;
+}
+
+export function readPolicySource(modelFile: string, policyPath: string): PolicySource {
+  const modelText = readText(modelFile);
+  const files = policyFiles(policyPath);
+  const hash = createHash('sha256').update(modelText).update('\0');
+  const rules: PolicyRule[] = [];
+  for (const file of files) {
+    const text = readText(file);
+    hash.update(basename(file)).update('\0').update(text).update('\0');
+    rules.push(...parsePolicyText(text, file));
+  }
+  return { modelText, modelFile, rules, files: [modelFile, ...files], version: hash.digest('hex').slice(0, 12) };
+}

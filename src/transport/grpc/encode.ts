@@ -1,0 +1,24 @@
+/** Decisions as CentrifugoProxy response messages (proto-loader plain objects). */
+import type { Decision } from '../../core/decision.js';
+import type { AnyResult } from '../../core/messages.js';
+import { resultToWire, type BytesEncoding } from '../../core/wire-result.js';
+
+const protoBytes: BytesEncoding = {
+  payload: (bytes) => bytes,
+  meta: (meta) => Buffer.from(JSON.stringify(meta)),
+};
+
+export function encodeGrpcDecision(decision: Decision<AnyResult>, binary: boolean): Record<string, unknown> {
+  switch (decision.kind) {
+    case 'result':
+      return { result: resultToWire(decision.result, binary, protoBytes) };
+    case 'error':
+      return { error: { code: decision.code, message: decision.message, temporary: decision.temporary } };
+    case 'disconnect':
+      return { disconnect: { code: decision.code, reason: decision.reason } };
+    default: {
+      const unknownKind: never = decision;
+      throw new Error(`unknown decision ${JSON.stringify(unknownKind)}`);
+    }
+  }
+}

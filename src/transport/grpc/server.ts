@@ -1,0 +1,127 @@
+/**
+ * GRPC CentrifugoProxy: the six unary methods derived from the event registry, the standard
+ * health service, optional TLS / mutual TLS. Decisions travel in OK responses; only requests
+ * that are not proxy requests get a non-OK status.
+ */
+import { readFileSync } from 'node:fs';
+import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { BadRequestError, decodeRequest } from '../../core/decode.js';
+import type { JsonValue } from '../../core/messages.js';
+import { EVENT_ROUTES } from '../../handlers/registry.js';
+import type { Metrics } from '../../telemetry/metrics.js';
+import type { CallerCheck } from '../caller-auth.js';
+import type { Dispatcher } from '../dispatcher.js';
+import { encodeGrpcDecision } from './encode.js';
+import { proxyServiceClient, SERVICE_NAME } from './proto.js';
+
+export interface GrpcServerDeps {
+  readonly dispatcher: Dispatcher;
+  readonly callerOk: CallerCheck;
+  readonly callerHeader: string;
+  readonly maxMessageSize: number;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly client_ca: string;
+}
+
+class GrpcRefusal extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function firstValue(metadata: Metadata, key: string): string | undefined {
+  const [value] = metadata.get(key);
+  return value === undefined ? undefined : value.toString();
+}
+
+/** Forwarded metadata as headers; binary (-bin) keys, grpc internals and the caller secret are dropped. */
+function forwardedHeaders(metadata: Metadata, callerHeader: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const [key, values] of Object.entries(metadata.getMap())) {
+    if (key === callerHeader || key.endsWith('-bin') || key.startsWith('grpc-')) continue;
+    headers.set(key, Buffer.isBuffer(values) ? values.toString() : String(values));
+  }
+  return headers;
+}
+
+function parseMeta(bytes: unknown): JsonValue | undefined {
+  if (!Buffer.isBuffer(bytes) || bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as JsonValue;
+  } catch {
+    throw new GrpcRefusal(status.INVALID_ARGUMENT, 'field "meta" is not valid JSON');
+  }
+}
+
+export function grpcCredentials(tls: TlsFiles): ServerCredentials {
+  if (tls.cert === '') return ServerCredentials.createInsecure();
+  const rootCerts = tls.client_ca === '' ? null : readFileSync(tls.client_ca);
+  return ServerCredentials.createSsl(
+    rootCerts,
+    [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }],
+    rootCerts !== null,
+  );
+}
+
+export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health: HealthImplementation } {
+  const server = new Server({
+    'grpc.max_receive_message_length': deps.maxMessageSize,
+    'grpc.max_send_message_length': deps.maxMessageSize,
+  });
+  const implementation: UntypedServiceImplementation = {};
+  for (const route of EVENT_ROUTES) {
+    const handler = deps.dispatcher[route.event];
+    implementation[route.grpcMethod] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
+      const answer = async () => {
+        if (!deps.callerOk(firstValue(call.metadata, deps.callerHeader))) {
+          throw new GrpcRefusal(status.UNAUTHENTICATED, 'caller authentication failed');
+        }
+        const fields = call.request;
+        const data = Buffer.isBuffer(fields.data) && fields.data.length > 0 ? fields.data : undefined;
+        let request;
+        try {
+          request = decodeRequest(route.event, { fields, data, meta: parseMeta(fields.meta), headers: forwardedHeaders(call.metadata, deps.callerHeader) });
+        } catch (err) {
+          if (err instanceof BadRequestError) throw new GrpcRefusal(status.INVALID_ARGUMENT, err.message);
+          throw err;
+        }
+        const controller = new AbortController();
+        call.once('cancelled', () => controller.abort());
+        const decision = await handler(request as never, {
+          transport: 'grpc',
+          traceparent: firstValue(call.metadata, 'traceparent'),
+          signal: controller.signal,
+        });
+        return encodeGrpcDecision(decision, request.binary);
+      };
+      answer().then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          if (err instanceof GrpcRefusal) {
+            deps.metrics.badRequests.inc({ transport: 'grpc', reason: status[err.code] ?? String(err.code) });
+            callback({ code: err.code, details: err.message });
+          } else {
+            deps.log.error({ err }, 'grpc proxy method failed');
+            callback({ code: status.INTERNAL, details: 'internal error' });
+          }
+        },
+      );
+    };
+  }
+  // Methods we do not implement (streams, PRO hooks, maps) answer UNIMPLEMENTED through grpc-js.
+  server.addService(proxyServiceClient().service, implementation);
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  return { server, health };
+}

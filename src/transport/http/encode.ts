@@ -1,0 +1,44 @@
+/** Decisions as the JSON bodies Centrifugo decodes with Go's encoding/json (snake_case keys). */
+import type { Decision } from '../../core/decision.js';
+import type { AnyResult } from '../../core/messages.js';
+import { resultToWire, type BytesEncoding } from '../../core/wire-result.js';
+
+/** Already-serialised JSON text, embedded as is (Centrifugo's bytes fields are raw JSON on HTTP). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+const jsonEmbedding: BytesEncoding = {
+  payload: (bytes) => new RawJson(bytes.toString('utf8')),
+  meta: (meta) => new RawJson(JSON.stringify(meta)),
+};
+
+function serialize(value: unknown): string {
+  if (value instanceof RawJson) return value.text;
+  if (Array.isArray(value)) return `[${value.map(serialize).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const parts: string[] = [];
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== undefined) parts.push(`${JSON.stringify(key)}:${serialize(item)}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function encodeHttpDecision(decision: Decision<AnyResult>, binary: boolean): string {
+  switch (decision.kind) {
+    case 'result':
+      return serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) });
+    case 'error':
+      return serialize({
+        error: { code: decision.code, message: decision.message, ...(decision.temporary ? { temporary: true } : {}) },
+      });
+    case 'disconnect':
+      return serialize({ disconnect: { code: decision.code, reason: decision.reason } });
+    default: {
+      const unknownKind: never = decision;
+      throw new Error(`unknown decision ${JSON.stringify(unknownKind)}`);
+    }
+  }
+}

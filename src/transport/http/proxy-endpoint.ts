@@ -1,0 +1,112 @@
+/**
+ * The six proxy endpoints on plain node:http: no router and no middleware on the hot path.
+ * Only requests that are not Centrifugo proxy requests get HTTP 4xx; every decision is a 200.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestError, decodeRequest } from '../../core/decode.js';
+import type { EventName } from '../../core/events.js';
+import type { JsonValue } from '../../core/messages.js';
+import type { Metrics } from '../../telemetry/metrics.js';
+import type { CallerCheck } from '../caller-auth.js';
+import type { Dispatcher } from '../dispatcher.js';
+import { encodeHttpDecision } from './encode.js';
+
+export interface ProxyEndpointDeps {
+  readonly dispatcher: Dispatcher;
+  readonly callerOk: CallerCheck;
+  readonly callerHeader: string;
+  readonly bodyLimit: number;
+  readonly metrics: Metrics;
+}
+
+class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.reject(new HttpRefusal(413, `body larger than ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpRefusal(413, `body larger than ${limit} bytes`));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Forwarded headers, lowercased; the caller secret is dropped so it can reach nothing else. */
+function forwardedHeaders(req: IncomingMessage, callerHeader: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name === callerHeader || value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+function parseBody(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpRefusal(400, 'body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HttpRefusal(400, 'body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
+  const handler = deps.dispatcher[event];
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      if (req.method !== 'POST') throw new HttpRefusal(405, 'proxy endpoints accept POST only');
+      const secret = req.headers[deps.callerHeader];
+      if (!deps.callerOk(Array.isArray(secret) ? secret[0] : secret)) throw new HttpRefusal(401, 'caller authentication failed');
+      const type = req.headers['content-type'] ?? '';
+      if (!type.toLowerCase().startsWith('application/json')) throw new HttpRefusal(415, 'content-type must be application/json');
+      const fields = parseBody(await readBody(req, deps.bodyLimit));
+      const data = fields.data === undefined || fields.data === null ? undefined : Buffer.from(JSON.stringify(fields.data));
+      const meta = fields.meta === undefined || fields.meta === null ? undefined : (fields.meta as JsonValue);
+      let request;
+      try {
+        request = decodeRequest(event, { fields, data, meta, headers: forwardedHeaders(req, deps.callerHeader) });
+      } catch (err) {
+        if (err instanceof BadRequestError) throw new HttpRefusal(400, err.message);
+        throw err;
+      }
+      const controller = new AbortController();
+      res.once('close', () => controller.abort());
+      const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+      const decision = await handler(request as never, { transport: 'http', traceparent, signal: controller.signal });
+      sendJson(res, 200, encodeHttpDecision(decision, request.binary));
+    } catch (err) {
+      if (!(err instanceof HttpRefusal)) throw err;
+      deps.metrics.badRequests.inc({ transport: 'http', reason: String(err.status) });
+      // The rest of a refused body is not read; close instead of keeping a half-read connection.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendJson(res, err.status, JSON.stringify({ error: err.message }));
+    }
+  };
+}
