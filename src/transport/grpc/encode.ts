@@ -13,7 +13,8 @@ export function encodeGrpcDecision(decision: Decision<AnyResult>, binary: boolea
     case 'result':
       return { result: resultToWire(decision.result, binary, protoBytes) };
     case 'error':
-      return { error: { code: decision.code, message: decision.message, temporary: decision.temporary } };
+      // Proto3 scalars at their default are left out, as Centrifugo's own Go encoder does.
+      return { error: { code: decision.code, message: decision.message, ...(decision.temporary ? { temporary: true } : {}) } };
     case 'disconnect':
       return { disconnect: { code: decision.code, reason: decision.reason } };
     default: {

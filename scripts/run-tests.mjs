@@ -1,0 +1,64 @@
+// `npm test`: makes sure a Redis answers (REDIS_URL, default redis://127.0.0.1:6379; otherwise
+// a throwaway redis-server when one is on PATH), then runs every test file with node's runner.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const redisAnswers = (url) =>
+  new Promise((resolve) => {
+    const { hostname, port } = new URL(url);
+    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => done(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH')));
+  });
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+async function ensureRedis() {
+  const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (await redisAnswers(url)) return { url };
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    console.error(`No Redis answers at ${url} and redis-server is not on PATH.`);
+    console.error('Start one (apt-get install redis-server && redis-server --daemonize yes) or set REDIS_URL.');
+    process.exit(1);
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cpp-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  const throwaway = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await redisAnswers(throwaway)); i++) await new Promise((r) => setTimeout(r, 100));
+  console.error(`started a throwaway redis-server at ${throwaway}`);
+  return { url: throwaway, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+}
+
+const testFiles = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
+
+const redis = await ensureRedis();
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : testFiles('test').sort();
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+});
+const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+redis.stop?.();
+process.exit(code);
