@@ -18,6 +18,7 @@ export const FIXTURES = resolve(ROOT, '../shared/reference/fixtures');
 export interface Harness {
   readonly app: App;
   readonly httpUrl: string;
+  readonly grpcPort: number;
   readonly grpc: Client & Record<string, (...args: unknown[]) => unknown>;
   http(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   call(method: string, request: Record<string, unknown>, metadata?: Record<string, string>): Promise<Record<string, unknown>>;
@@ -32,9 +33,9 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
-export function testConfigYaml(extra = ''): string {
+export function testConfigYaml(extra = '', httpExtra = ''): string {
   return `
-http: { port: 0, host: 127.0.0.1 }
+http: { port: 0, host: 127.0.0.1${httpExtra} }
 grpc: { port: 0, host: 127.0.0.1 }
 policy:
   model: ${ROOT}/policies/model.conf
@@ -62,6 +63,7 @@ export async function startHarness(configYaml: string, overrides: AppOverrides =
   return {
     app,
     httpUrl,
+    grpcPort: grpcPort as number,
     grpc,
     async http(path, body, headers = {}) {
       const response = await fetch(`${httpUrl}${path}`, {

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { ROOT } from '../helpers/harness.js';
+
+async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { log: (l) => out.push(l), error: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+const DEFAULT = `${ROOT}/config/default.yaml`;
+
+describe('cli', () => {
+  it('check passes on the shipped config and policies', async () => {
+    const r = await cli(['check', '--config', DEFAULT]);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    assert.match(r.out[0] ?? '', /^ok: .*default\.yaml: policy [0-9a-f]{12}, \d+ rules, \d+ test cases pass$/);
+  });
+
+  it('test reports N passed, N failed', async () => {
+    const r = await cli(['test', '--config', DEFAULT]);
+    assert.equal(r.code, 0);
+    assert.match(r.out.at(-1) ?? '', /^\d+ passed, 0 failed$/);
+  });
+
+  it('test fails with one line per failing case', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-cli-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'cases:\n  - { note: wrong on purpose, user: "56", action: subscribe, object: personal:57, expect: allow }\n');
+    const configFile = join(mkdtempSync(join(tmpdir(), 'cpp-cli-')), 'config.yaml');
+    writeFileSync(configFile, `policy: { model: ${ROOT}/policies/model.conf, policy: ${ROOT}/policies/policy.csv, tests: ${dir} }\n`);
+    const r = await cli(['test', '--config', configFile]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.out, [
+      `FAIL ${dir}/bad.yaml cases[0] "wrong on purpose": user="56" subscribe "personal:57" expected allow, got deny`,
+      '0 passed, 1 failed',
+    ]);
+    const check = await cli(['check', '--config', configFile]);
+    assert.equal(check.code, 1);
+  });
+
+  it('check names the config path of every problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-cli-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'http: { port: -1 }\npolicy: { model: missing.conf }\n');
+    const r = await cli(['check', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.err, [`${file}: http.port: Number must be greater than or equal to 0`]);
+  });
+
+  it('check reports a broken policy line with file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-cli-'));
+    writeFileSync(join(dir, 'policy.csv'), 'p, a, b, subscribe, allow\np, a, b\n');
+    writeFileSync(join(dir, 'config.yaml'), `policy: { model: ${ROOT}/policies/model.conf, policy: policy.csv, tests: "" }\n`);
+    const r = await cli(['check', '--config', join(dir, 'config.yaml')]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.err, [`${dir}/policy.csv:2: "p" takes 4 values (sub, obj, act, eft), got 2`]);
+  });
+
+  it('explain prints the decision, the deciding rule and the version', async () => {
+    const r = await cli(['explain', '--config', DEFAULT, '--user', '666', '--roles', 'role:member', '--action', 'publish', '--object', 'chat:room', '--json']);
+    assert.equal(r.code, 0);
+    const x = JSON.parse(r.out[0] ?? '{}');
+    assert.equal(x.decision, 'deny');
+    assert.match(x.policy_version, /^[0-9a-f]{12}$/);
+    assert.deepEqual(x.deciding.map((d: { rule: string }) => d.rule), ['p, 666, *, publish, deny']);
+    assert.ok(x.matched.some((d: { rule: string }) => d.rule === 'p, role:member, chat:*, publish, allow'));
+  });
+
+  it('unknown commands print usage with exit 2', async () => {
+    const r = await cli(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.err[0] ?? '', /^usage:/);
+  });
+});

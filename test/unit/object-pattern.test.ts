@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileObjectPattern } from '../../src/policy/object-pattern.js';
+
+// [pattern, object, user, expected]
+const cases: Array<[string, string, string, boolean]> = [
+  ['chat:*', 'chat:room', '56', true],
+  ['chat:*', 'chat:', '56', true],
+  ['chat:*', 'chat', '56', false],
+  ['chat:*', 'news:chat:x', '56', false],
+  ['*', '', '56', true],
+  ['*', 'anything:at:all', '56', true],
+  ['chat:lobby', 'chat:lobby', '56', true],
+  ['chat:lobby', 'chat:lobby2', '56', false],
+  ['*:admin', 'team:admin', '56', true],
+  ['a*b*c', 'a-x-b-y-c', '56', true],
+  ['a*b*c', 'a-x-c-y-b', '56', false],
+  ['personal:{user}', 'personal:56', '56', true],
+  ['personal:{user}', 'personal:57', '56', false],
+  ['personal:{user}', 'personal:', '', false],
+  ['personal:{user}:*', 'personal:56:inbox', '56', true],
+  ['personal:{user}', 'personal:a*', 'a*', true],
+  ['personal:{user}', 'personal:abc', 'a*', false],
+  ['personal:#{user}', 'personal:#42', '42', true],
+  ['**', 'x', '56', true],
+];
+
+describe('object patterns', () => {
+  for (const [pattern, object, user, expected] of cases) {
+    it(`${pattern} ${expected ? 'matches' : 'does not match'} "${object}" for user "${user}"`, () => {
+      assert.equal(compileObjectPattern(pattern).matches(object, user), expected);
+    });
+  }
+  it('exposes the literal prefix for indexing', () => {
+    assert.equal(compileObjectPattern('chat:room-*').literalPrefix, 'chat:room-');
+    assert.equal(compileObjectPattern('{user}:x').literalPrefix, '');
+  });
+});
