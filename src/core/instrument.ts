@@ -39,9 +39,11 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     const started = process.hrtime.bigint();
     deps.metrics.inflight.inc({ transport: call.transport });
     const timeoutMs = deps.timeoutMs(event);
+    // One controller per request; AbortSignal.any would cost more than the decision itself.
     const controller = new AbortController();
-    const signal = call.signal ? AbortSignal.any([controller.signal, call.signal]) : controller.signal;
-    const ctx: HandlerContext = { log, signal, traceparent: call.traceparent };
+    const abort = () => controller.abort();
+    call.signal?.addEventListener('abort', abort, { once: true });
+    const ctx: HandlerContext = { log, signal: controller.signal, traceparent: call.traceparent };
     let timer: NodeJS.Timeout | undefined;
     let decision: Decision<AnyResult>;
     try {
@@ -62,6 +64,7 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
       decision = internal;
     } finally {
       if (timer) clearTimeout(timer);
+      call.signal?.removeEventListener('abort', abort);
       deps.metrics.inflight.dec({ transport: call.transport });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
