@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FIXTURES, grpcToJson, jsonToGrpcRequest, startHarness, testConfigYaml, writeConfig, type Harness } from '../helpers/harness.js';
-import { HMAC_SECRET, jwks, rs256, signJwt } from '../helpers/tokens.js';
+import { HMAC_SECRET, jwks, rs256, rsa, rsaOther, signJwt } from '../helpers/tokens.js';
 
 const NOW_MS = Date.UTC(2030, 0, 1); // 1893456000
 const NOW = NOW_MS / 1000;
@@ -69,6 +69,20 @@ const cases: Case[] = [
   { note: 'connect with an expired token', event: 'connect', body: connectBody({ token: token({ exp: NOW - 60 }) }), expect: '{"disconnect":{"code":4001,"reason":"token expired"}}' },
   { note: 'connect with a tampered token', event: 'connect', body: connectBody({ token: token({}).replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub: '1', exp: NOW + 60 })).toString('base64url')}.`) }), expect: '{"disconnect":{"code":4501,"reason":"unauthorized"}}' },
   { note: 'connect with a wrong issuer', event: 'connect', body: connectBody({ token: token({ iss: 'https://evil.test' }) }), expect: '{"disconnect":{"code":4501,"reason":"unauthorized"}}' },
+  ...(
+    [
+      ['alg none', signJwt({ alg: 'none', typ: 'JWT' }, { sub: '56', iss: 'https://issuer.test', aud: 'centrifugo', exp: NOW + 60 }, { alg: 'none' })],
+      ['HS256 signed with the RSA public key (algorithm confusion)', signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: '56', iss: 'https://issuer.test', aud: 'centrifugo', exp: NOW + 60 }, { alg: 'HS256', secret: rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string })],
+      ['a wrong audience', token({ aud: 'other' })],
+      ['an unknown kid', rs256({ sub: '56', iss: 'https://issuer.test', aud: 'centrifugo', exp: NOW + 60 }, 'rsa-unknown')],
+      ["another key's signature", signJwt({ alg: 'RS256', typ: 'JWT', kid: 'rsa-1' }, { sub: '56', iss: 'https://issuer.test', aud: 'centrifugo', exp: NOW + 60 }, { alg: 'RS256', privateKey: rsaOther.privateKey })],
+      ['nbf in the future', token({ nbf: NOW + 600 })],
+      ['a malformed token', 'a.b.c'],
+      ['an oversized token', token({ pad: 'x'.repeat(9000) })],
+      ['no sub claim', token({ sub: undefined })],
+    ] as const
+  ).map(([what, jwt]): Case => ({ note: `connect refuses ${what}`, event: 'connect', body: connectBody({ token: jwt }), expect: '{"disconnect":{"code":4501,"reason":"unauthorized"}}' })),
+  { note: 'connect with non-JSON binary data and no token', event: 'connect', body: JSON.stringify({ client: CLIENT, transport: 'websocket', protocol: 'protobuf', encoding: 'binary', b64data: 'AQL/' }), expect: '{"disconnect":{"code":4501,"reason":"unauthorized"}}' },
   { note: 'connect refused by policy (role:banned)', event: 'connect', body: connectBody({ token: token({ roles: ['role:banned'] }) }), expect: '{"disconnect":{"code":4503,"reason":"forbidden"}}' },
   { note: 'refresh extends while policy allows', event: 'refresh', body: fixture('refresh-with-meta'), expect: `{"result":{"expire_at":${NOW + 300}}}` },
   { note: 'refresh of an anonymous connection expires', event: 'refresh', body: fixture('refresh-basic').replace('"user":"56"', '"user":""'), expect: '{"result":{"expired":true}}' },
