@@ -36,8 +36,11 @@ export class JwksStore {
     try {
       return await (this.local as NonNullable<typeof this.local>)(header, input);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !this.coolingDownOver()) throw err;
-      await this.refresh().catch(() => undefined);
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      // A refresh in flight (another miss's, or the background one started above) may bring this kid.
+      if (this.pending) await this.pending.catch(() => undefined);
+      else if (this.coolingDownOver()) await this.refresh().catch(() => undefined);
+      else throw err;
       return (this.local as NonNullable<typeof this.local>)(header, input);
     }
   };

@@ -87,7 +87,8 @@ export class JwtAuthenticator implements Authenticator {
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = createHash('sha256').update(token).digest('base64');
     const known = this.verified.get(digest);
-    if (known) return { kind: 'authenticated', identity: known };
+    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
+    if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
     return this.verify(token, digest);
   }
 
