@@ -151,6 +151,8 @@ export const configSchema = z
         key_prefix: z.string().default('cpp:'),
         ttl: duration.default('30s'),
         max_entries: z.number().int().positive().default(100_000),
+        /** One Redis command may take this long before it counts as a miss. */
+        redis_timeout: duration.default('50ms'),
       })
       .strict()
       .default({}),
