@@ -10,7 +10,10 @@ import type { Logger } from 'pino';
 import { AppState } from './app-state.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt-authenticator.js';
-import { LruDecisionCache, type DecisionCache } from './cache/decision-cache.js';
+import { TieredDecisionCache, type DecisionCache } from './cache/decision-cache.js';
+import { createRedis } from './cache/redis-connection.js';
+import { RedisStore } from './cache/redis-store.js';
+import { noRevocations, RedisRevocations } from './auth/revocations.js';
 import type { Config } from './config/schema.js';
 import { EVENTS, type EventName } from './core/events.js';
 import { instrument } from './core/instrument.js';
@@ -32,6 +35,8 @@ export interface AppOverrides {
   readonly now?: () => number;
   readonly authenticator?: Authenticator;
   readonly cache?: DecisionCache;
+  /** Replaces the Redis store built from cache.redis_url (tests point it at a throwaway server). */
+  readonly redis?: RedisStore;
   readonly metrics?: Metrics;
 }
 
@@ -53,12 +58,21 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const now = overrides.now ?? Date.now;
   const policy = new PolicyStore(config.policy, log);
   const state = new AppState(config.grpc.enabled, () => policy.loaded());
-  const cache = overrides.cache ?? new LruDecisionCache(config.cache.max_entries, config.cache.ttl);
+  const redis = overrides.redis ?? openRedis(config, log, metrics);
+  const cache =
+    overrides.cache ??
+    new TieredDecisionCache({
+      maxEntries: config.cache.max_entries,
+      ttlMs: config.cache.ttl,
+      redis,
+      counters: { count: (tier, result) => metrics.cacheRequests.inc({ tier, result }) },
+    });
   const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes);
   const deps: HandlerDeps = {
     config,
     decider: new PolicyDecider(policy, cache, config.policy.mode),
     authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now),
+    revocations: redis ? new RedisRevocations(redis, () => metrics.revocationUnknown.inc()) : noRevocations,
     rpc,
     now,
   };
@@ -118,6 +132,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     policy,
     async start() {
       await policy.load();
+      if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');
       const httpPort = await listenHttp();
       state.markListening('http');
       let grpcPort: number | undefined;
@@ -152,7 +167,21 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         grpc?.server.forceShutdown();
       }
       clearTimeout(timer);
-      await Promise.all([rpc.close(), cache.close()]);
+      await Promise.all([rpc.close(), cache.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
+}
+
+/** One Redis connection for the decision cache and revocations; none when cache.redis_url is empty. */
+function openRedis(config: Config, log: Logger, metrics: Metrics): RedisStore | undefined {
+  if (config.cache.redis_url === '') return undefined;
+  const client = createRedis(config.cache.redis_url, { commandTimeoutMs: config.cache.redis_timeout, connectionName: 'centrifugo-policy-proxy' });
+  // ioredis reports every failed reconnect attempt; RedisStore already logs failures rate-limited.
+  client.on('error', () => undefined);
+  return new RedisStore(client, config.cache.key_prefix, log.child({ component: 'redis' }), {
+    onError: (operation) => metrics.redisErrors.inc({ operation }),
+    onBreaker: (state) => {
+      for (const s of ['closed', 'open', 'half_open']) metrics.redisBreaker.set({ state: s }, s === state ? 1 : 0);
+    },
+  });
 }

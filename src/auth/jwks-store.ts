@@ -15,6 +15,8 @@ export interface JwksStoreOptions {
   readonly onFetch?: (ok: boolean) => void;
 }
 
+const FIRST_LOAD_RETRY_MS = 1000;
+
 type KeyGetter = (header: JWSHeaderParameters, input: FlattenedJWSInput) => Promise<CryptoKey>;
 
 export class JwksStore {
@@ -29,7 +31,7 @@ export class JwksStore {
   }
 
   readonly getKey: KeyGetter = async (header, input) => {
-    if (!this.local) await this.refresh();
+    if (!this.local) await this.firstLoad();
     else if (this.now() - this.fetchedAt > this.options.maxAgeMs && this.coolingDownOver()) {
       void this.refresh().catch(() => undefined);
     }
@@ -44,6 +46,17 @@ export class JwksStore {
       return (this.local as NonNullable<typeof this.local>)(header, input);
     }
   };
+
+  /**
+   * Before any key set has ever loaded there is nothing stale to serve. A failed first fetch is
+   * retried at most once per second (not once per connect), so an identity provider that is down
+   * at start sees a trickle of requests instead of one per reconnecting client.
+   */
+  private async firstLoad(): Promise<void> {
+    if (this.pending) return this.pending;
+    if (this.now() - this.attemptedAt < FIRST_LOAD_RETRY_MS) throw new errors.JWKSTimeout('JWKS unavailable (retrying shortly)');
+    return this.refresh();
+  }
 
   private coolingDownOver(): boolean {
     return this.now() - this.attemptedAt >= this.options.cooldownMs;

@@ -53,11 +53,11 @@ interface KeySources {
   readonly asymmetric?: JWTVerifyGetKey | KeyObject;
 }
 
-function keySources(jwt: AuthConfig['jwt'], onJwksFetch?: (ok: boolean) => void): KeySources {
+function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok: boolean) => void): KeySources {
   const hmac = jwt.hmac_secret === '' ? undefined : new TextEncoder().encode(jwt.hmac_secret);
   let asymmetric: KeySources['asymmetric'];
   if (jwt.jwks_url !== '') {
-    const store = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, onFetch: onJwksFetch });
+    const store = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
     asymmetric = store.getKey;
   } else if (jwt.jwks_file !== '') {
     asymmetric = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks_file, 'utf8')));
@@ -78,7 +78,7 @@ export class JwtAuthenticator implements Authenticator {
     onJwksFetch?: (ok: boolean) => void,
   ) {
     this.sources = auth.token_sources.map(parseTokenSource);
-    this.keys = keySources(auth.jwt, onJwksFetch);
+    this.keys = keySources(auth.jwt, now, onJwksFetch);
   }
 
   async authenticate(request: ConnectRequest): Promise<AuthOutcome> {

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
 import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -117,6 +118,14 @@ function crossCheck(config: Config): string[] {
   });
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
+  }
+  if (config.cache.redis_url !== '') {
+    try {
+      parseRedisUrl(config.cache.redis_url);
+    } catch (err) {
+      if (!(err instanceof RedisUrlError)) throw err;
+      problems.push(`cache.redis_url: ${err.message}`);
+    }
   }
   return problems;
 }

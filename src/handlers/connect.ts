@@ -30,7 +30,12 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     }
 
     const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
-    if (!(await deps.decider.decide(query)).allowed) return disconnect(codes.forbidden);
+    const [verdict, revoked] = await Promise.all([deps.decider.decide(query), deps.revocations.isRevoked(identity.user)]);
+    if (revoked) {
+      ctx.log.info('connect refused: user revoked');
+      return disconnect(codes.forbidden);
+    }
+    if (!verdict.allowed) return disconnect(codes.forbidden);
 
     const channels: string[] = [];
     for (const template of auth.channels) {

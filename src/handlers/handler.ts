@@ -1,6 +1,7 @@
 /** The shape every event handler has; handlers never see a transport. */
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { RevocationList } from '../auth/revocations.js';
 import type { Config } from '../config/schema.js';
 import type { Decision } from '../core/decision.js';
 import type { EventName } from '../core/events.js';
@@ -22,6 +23,7 @@ export interface HandlerDeps {
   readonly config: Config;
   readonly decider: PolicyDecider;
   readonly authenticator: Authenticator;
+  readonly revocations: RevocationList;
   readonly rpc: RpcForwarder;
   /** Unix milliseconds; replaceable in tests. */
   readonly now: () => number;

@@ -2,7 +2,7 @@
  * The one place handlers ask the policy: current engine, decision cache and shadow mode.
  * Swapping the engine (reload) changes the version, and with it every cache key.
  */
-import type { DecisionCache } from '../cache/decision-cache.js';
+import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
@@ -13,6 +13,8 @@ export interface Verdict {
   readonly policyAllowed: boolean;
   readonly version: string;
   readonly cached: boolean;
+  /** Which cache tier answered ("none": evaluated now). */
+  readonly cacheTier: CacheTier;
 }
 
 export interface EngineHolder {
@@ -29,13 +31,9 @@ export class PolicyDecider {
   async decide(query: PolicyQuery): Promise<Verdict> {
     const engine = this.engines.current();
     const key = cacheKey(engine.version, query);
-    let policyAllowed = await this.cache.get(key);
-    const cached = policyAllowed !== undefined;
-    if (policyAllowed === undefined) {
-      policyAllowed = engine.decide(query);
-      await this.cache.set(key, policyAllowed);
-    }
-    return { allowed: this.mode === 'shadow' ? true : policyAllowed, policyAllowed, version: engine.version, cached };
+    const { allowed: policyAllowed, tier } = await this.cache.lookup(key, () => engine.decide(query));
+    const cached = tier !== 'none';
+    return { allowed: this.mode === 'shadow' ? true : policyAllowed, policyAllowed, version: engine.version, cached, cacheTier: tier };
   }
 }
 

@@ -11,6 +11,10 @@ export class Metrics {
   readonly inflight: Gauge<'transport'>;
   readonly badRequests: Counter<'transport' | 'reason'>;
   readonly policyInfo: Gauge<'version'>;
+  readonly cacheRequests: Counter<'tier' | 'result'>;
+  readonly redisErrors: Counter<'operation'>;
+  readonly redisBreaker: Gauge<'state'>;
+  readonly revocationUnknown: Counter;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -35,6 +39,30 @@ export class Metrics {
       registers,
     });
     this.policyInfo = new Gauge({ name: 'cpp_policy_info', help: 'The loaded policy version (value 1).', labelNames: ['version'], registers });
+    this.cacheRequests = new Counter({
+      name: 'cpp_cache_requests_total',
+      help: 'Decision cache lookups by tier (memory, redis) and result (hit, miss; a Redis failure is a miss).',
+      labelNames: ['tier', 'result'],
+      registers,
+    });
+    this.redisErrors = new Counter({
+      name: 'cpp_redis_errors_total',
+      help: 'Redis calls that failed or timed out (each answered as a cache miss).',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.redisBreaker = new Gauge({
+      name: 'cpp_redis_breaker_state',
+      help: 'Redis circuit breaker: 1 for the current state (closed, open, half_open), 0 for the others.',
+      labelNames: ['state'],
+      registers,
+    });
+    for (const state of ['closed', 'open', 'half_open']) this.redisBreaker.set({ state }, state === 'closed' ? 1 : 0);
+    this.revocationUnknown = new Counter({
+      name: 'cpp_revocation_unknown_total',
+      help: 'Connects and refreshes answered without knowing whether the user is revoked (Redis unavailable).',
+      registers,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 }

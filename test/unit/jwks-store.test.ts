@@ -237,7 +237,8 @@ describe('JwksStore: first fetch failing', () => {
     headers: new Map(),
     data: { bytes: Buffer.from(JSON.stringify({ token })) },
   });
-  const authenticator = (url: string) => new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: url } } }).auth);
+  const clock = { now: Date.now() };
+  const authenticator = (url: string) => new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: url } } }).auth, () => clock.now);
 
   it('a 500 on the first fetch makes verification fail with JWKSTimeout, not crash', async () => {
     const server = await idp();
@@ -263,6 +264,12 @@ describe('JwksStore: first fetch failing', () => {
       if (what === 'is not listening') return;
       server.mode = 'ok';
       server.jwks = { keys: [oldKey] };
+      // Within a second of the failed fetch nobody asks the identity provider again…
+      const hits = server.hits;
+      assert.deepEqual(await auth.authenticate(request(oldToken())), { kind: 'invalid', reason: 'ERR_JWKS_TIMEOUT' });
+      assert.equal(server.hits, hits);
+      // …after it, the next connect fetches and succeeds.
+      clock.now += 1001;
       const recovered = await auth.authenticate(request(oldToken()));
       assert.equal(recovered.kind, 'authenticated');
     });

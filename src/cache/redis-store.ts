@@ -1,0 +1,81 @@
+/**
+ * Redis as an optional helper: every call goes through a breaker and a failure (error, timeout,
+ * breaker open) comes back as `undefined`, never as an exception, because Redis being away
+ * must cost a cache miss and nothing more.
+ */
+import type { Logger } from 'pino';
+import { Breaker, type BreakerState } from './breaker.js';
+import type { RedisClient } from './redis-connection.js';
+
+export interface RedisStoreHooks {
+  readonly onError?: (operation: string) => void;
+  readonly onBreaker?: (state: BreakerState) => void;
+}
+
+export class RedisStore {
+  readonly breaker: Breaker;
+  private lastErrorLogAt = 0;
+
+  constructor(
+    readonly client: RedisClient,
+    readonly prefix: string,
+    private readonly log: Logger,
+    private readonly hooks: RedisStoreHooks = {},
+    breaker?: Breaker,
+  ) {
+    this.breaker =
+      breaker ??
+      new Breaker({
+        failures: 5,
+        cooldownMs: 2000,
+        onStateChange: (state) => {
+          hooks.onBreaker?.(state);
+          if (state === 'open') log.warn('redis breaker open: serving from the in-process cache only');
+          if (state === 'closed') log.info('redis breaker closed: redis is back');
+        },
+      });
+  }
+
+  /** Runs one Redis call; undefined when Redis is unavailable or the breaker is open. */
+  async attempt<T>(operation: string, call: (client: RedisClient) => Promise<T>): Promise<T | undefined> {
+    if (!this.breaker.allows()) return undefined;
+    try {
+      const value = await call(this.client);
+      this.breaker.succeeded();
+      return value;
+    } catch (err) {
+      this.breaker.failed();
+      this.hooks.onError?.(operation);
+      // One line per second at most: a dead Redis must not flood the logs.
+      const now = Date.now();
+      if (now - this.lastErrorLogAt > 1000) {
+        this.lastErrorLogAt = now;
+        this.log.warn({ operation, err: (err as Error).message }, 'redis call failed; treated as a miss');
+      }
+      return undefined;
+    }
+  }
+
+  /** Resolves true once connected, false after `timeoutMs` (the service starts anyway: no Redis is a miss). */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.once('ready', onReady);
+    });
+  }
+
+  key(...parts: string[]): string {
+    return this.prefix + parts.join(':');
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
