@@ -32,6 +32,8 @@ export interface InstrumentDeps {
 
 class DecisionTimeout extends Error {}
 
+const NEVER_ABORTED = new AbortController().signal;
+
 export function instrument<E extends EventName>(event: E, handler: Handler<E>, deps: InstrumentDeps): InstrumentedHandler<E> {
   const internal = fail(deps.codes.internal);
   const log = deps.log.child({ event });
@@ -39,11 +41,8 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     const started = process.hrtime.bigint();
     deps.metrics.inflight.inc({ transport: call.transport });
     const timeoutMs = deps.timeoutMs(event);
-    // One controller per request; AbortSignal.any would cost more than the decision itself.
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    call.signal?.addEventListener('abort', abort, { once: true });
-    const ctx: HandlerContext = { log, signal: controller.signal, traceparent: call.traceparent };
+    // Transports pass a signal only where work can be cancelled (rpc); the rest get one that never fires.
+    const ctx: HandlerContext = { log, signal: call.signal ?? NEVER_ABORTED, traceparent: call.traceparent };
     let timer: NodeJS.Timeout | undefined;
     let decision: Decision<AnyResult>;
     try {
@@ -58,13 +57,11 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
               }),
             ]);
     } catch (err) {
-      controller.abort();
       if (err instanceof DecisionTimeout) log.error({ timeout_ms: timeoutMs }, 'decision timed out');
       else log.error({ err }, 'handler failed');
       decision = internal;
     } finally {
       if (timer) clearTimeout(timer);
-      call.signal?.removeEventListener('abort', abort);
       deps.metrics.inflight.dec({ transport: call.transport });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

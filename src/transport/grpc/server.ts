@@ -64,6 +64,16 @@ function parseMeta(bytes: unknown): JsonValue | undefined {
   }
 }
 
+/**
+ * Only rpc does work worth cancelling (the upstream call); an AbortController per decision
+ * would cost more than the decision itself.
+ */
+function abortOnCancel(call: ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.once('cancelled', () => controller.abort());
+  return controller.signal;
+}
+
 export function grpcCredentials(tls: TlsFiles): ServerCredentials {
   if (tls.cert === '') return ServerCredentials.createInsecure();
   const rootCerts = tls.client_ca === '' ? null : readFileSync(tls.client_ca);
@@ -96,12 +106,10 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
           if (err instanceof BadRequestError) throw new GrpcRefusal(status.INVALID_ARGUMENT, err.message);
           throw err;
         }
-        const controller = new AbortController();
-        call.once('cancelled', () => controller.abort());
         const decision = await handler(request as never, {
           transport: 'grpc',
           traceparent: firstValue(call.metadata, 'traceparent'),
-          signal: controller.signal,
+          signal: route.event === 'rpc' ? abortOnCancel(call) : undefined,
         });
         return encodeGrpcDecision(decision, request.binary);
       };

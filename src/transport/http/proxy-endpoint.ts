@@ -77,6 +77,18 @@ function parseBody(body: Buffer): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Aborted when the caller goes away before the answer. Only rpc asks for it: its upstream call
+ * is worth cancelling, and an AbortController per decision would cost more than the decision.
+ */
+function abortWhenGone(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
   const handler = deps.dispatcher[event];
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -96,10 +108,9 @@ export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
         if (err instanceof BadRequestError) throw new HttpRefusal(400, err.message);
         throw err;
       }
-      const controller = new AbortController();
-      res.once('close', () => controller.abort());
       const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-      const decision = await handler(request as never, { transport: 'http', traceparent, signal: controller.signal });
+      const signal = event === 'rpc' ? abortWhenGone(res) : undefined;
+      const decision = await handler(request as never, { transport: 'http', traceparent, signal });
       sendJson(res, 200, encodeHttpDecision(decision, request.binary));
     } catch (err) {
       if (!(err instanceof HttpRefusal)) throw err;
