@@ -1,98 +1,193 @@
 /**
- * `npm run bench`: every figure measured side by side in one run, as ratios. Each server runs
- * in its own process (pinned to core 0 when taskset exists); the load generator (undici, 64
- * keep-alive connections, like Centrifugo's pooled client) runs here, pinned to core 1.
+ * `npm run bench`: every figure measured side by side in one run and printed as ratios.
+ * Servers run one at a time in their own process pinned to core 0; load generators (wrk for
+ * HTTP, h2load for GRPC, an open-loop undici client for the storm) are pinned to core 1.
+ * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,policy,tracing,storm
+ * picks sections. The output is markdown, also written to .bench-out/latest.md.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { Pool } from 'undici';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { buildFixtures, serviceConfig, type Fixtures } from './lib/fixtures.js';
+import { grpcFrame, h2load, writeFrame } from './lib/h2load.js';
+import { haveTool, pinSelfToLoadCore, startServer, type Started } from './lib/processes.js';
+import { storm, type StormResult } from './lib/storm.js';
+import { wrk, type LoadResult } from './lib/wrk.js';
 
-const TASKSET = '/usr/bin/taskset';
-if (existsSync(TASKSET)) execFileSync(TASKSET, ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+pinSelfToLoadCore();
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 64;
-const BODY = JSON.stringify({
-  client: '9336a229-2400-4ebc-8c50-0a643d22e8a0',
-  transport: 'websocket',
-  protocol: 'json',
-  encoding: 'json',
-  user: '56',
-  channel: 'chat:room-42',
-  meta: { roles: ['role:member'] },
-});
+const STREAMS = 100;
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,policy,tracing,storm').split(','));
+const UNIQUE_TOKENS = Number(process.env.BENCH_UNIQUE_TOKENS ?? 30_000);
+const ALLOW = '{"result":{}}';
+const out: string[] = [];
+const print = (line = '') => {
+  out.push(line);
+  console.log(line);
+};
 
-interface Result {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function startServer(script: string, port: number): Promise<ChildProcess> {
-  const pin = existsSync(TASKSET);
-  const child = fork(script, [], {
-    env: { ...process.env, PORT: String(port) },
-    ...(pin ? { execPath: TASKSET, execArgv: ['-c', '0', process.execPath, '--import', 'tsx'] } : { execArgv: ['--import', 'tsx'] }),
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return child;
-}
-
-async function load(name: string, url: string, path: string): Promise<Result> {
-  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = Date.now() + DURATION_MS;
-  const worker = async () => {
-    while (Date.now() < deadline) {
-      const start = process.hrtime.bigint();
-      try {
-        const res = await pool.request({ method: 'POST', path, body: BODY, headers: { 'content-type': 'application/json' } });
-        const text = await res.body.text();
-        if (res.statusCode !== 200 || text !== '{"result":{}}') errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-  };
-  // Warm up, then measure.
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.request({ method: 'POST', path, body: BODY, headers: { 'content-type': 'application/json' } }).then((r) => r.body.text())));
-  const started = Date.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const seconds = (Date.now() - started) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { name, rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
-}
-
-const targets = [
-  { name: 'floor: bare node:http', script: 'bench/servers/bare-node.ts', path: '/centrifugo/subscribe' },
-  { name: 'bare express 5 + express.json', script: 'bench/servers/bare-express.ts', path: '/centrifugo/subscribe' },
-  { name: 'service: HTTP subscribe (cached decision)', script: 'bench/servers/service.ts', path: '/centrifugo/subscribe' },
-];
-
-const results: Result[] = [];
-let port = 39100;
-for (const target of targets) {
-  const server = await startServer(target.script, ++port);
-  try {
-    results.push(await load(target.name, `http://127.0.0.1:${port}`, target.path));
-  } finally {
-    server.kill('SIGTERM');
+for (const tool of ['wrk', 'h2load']) {
+  if (!haveTool(tool)) {
+    console.error(`${tool} is not installed: apt-get install -y wrk nghttp2-client (or run .ci/bench-tools)`);
+    process.exit(1);
   }
 }
 
-const floor = results[0]?.rps ?? 1;
-console.log(`\nHTTP, ${CONNECTIONS} keep-alive connections, ${DURATION_MS / 1000}s each, load generator in this process\n`);
-console.log('| target | req/s | p50 ms | p99 ms | errors | × floor |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of results) {
-  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${(r.rps / floor).toFixed(2)} |`);
+console.error(`signing ${UNIQUE_TOKENS} RS256 tokens…`);
+const f: Fixtures = buildFixtures(UNIQUE_TOKENS, UNIQUE_TOKENS);
+// Port 0 everywhere: each server reports the port the OS gave it.
+const port = () => 0;
+
+async function withServer<T>(script: string, env: Record<string, string>, run: (s: Started) => Promise<T>): Promise<T> {
+  const server = await startServer(script, env);
+  try {
+    return await run(server);
+  } finally {
+    await server.stop();
+  }
 }
+
+const serviceEnv = (config: string) => ({ BENCH_CONFIG: config, PORT: String(port()), GRPC_PORT: String(port()) });
+
+interface Row extends LoadResult {
+  readonly name: string;
+  readonly baseline?: string;
+}
+const rows: Row[] = [];
+const row = (name: string, result: LoadResult, baseline?: string) => {
+  rows.push({ name, baseline, ...result });
+  console.error(`  ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99ms.toFixed(2)} ms, errors ${result.errors}`);
+};
+const find = (name: string) => rows.find((r) => r.name === name);
+
+function table(title: string, names: string[]) {
+  print(`\n### ${title}\n`);
+  print('| target | req/s | p50 ms | p99 ms | errors | ratio |');
+  print('|---|---:|---:|---:|---:|---|');
+  for (const name of names) {
+    const r = find(name);
+    if (!r) continue;
+    const base = r.baseline ? find(r.baseline) : undefined;
+    const ratio = base ? `${(r.rps / base.rps).toFixed(2)}× ${r.baseline}` : '';
+    print(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50ms.toFixed(2)} | ${r.p99ms.toFixed(2)} | ${r.errors} | ${ratio} |`);
+  }
+}
+
+const http = (url: string, body: Partial<Parameters<typeof wrk>[0]> & { expectPrefix: string }) =>
+  wrk({ url, seconds: SECONDS, connections: CONNECTIONS, ...body });
+
+if (ONLY.has('http')) {
+  console.error('HTTP…');
+  const upstream = await startServer('bench/servers/upstream.ts', { PORT: String(port()) }, { core: '1' });
+  const shippedConfig = serviceConfig(f, 'service-shipped', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile, upstreamPort: upstream.ready.port });
+  const rules1kConfig = serviceConfig(f, 'service-1k', { policyDir: f.policyDirs.rules1k, publicKeyFile: f.publicKeyFile });
+  try {
+    await withServer('bench/servers/bare-node.ts', { PORT: String(port()) }, async (s) => {
+      const url = `http://127.0.0.1:${s.ready.port}`;
+      row('floor: bare node:http (subscribe body)', await http(`${url}/centrifugo/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }));
+      row('floor: bare node:http (connect body)', await http(`${url}/centrifugo/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: ALLOW }));
+    });
+    await withServer('bench/servers/bare-express.ts', { PORT: String(port()) }, async (s) => {
+      row('bare express 5 + express.json', await http(`http://127.0.0.1:${s.ready.port}/centrifugo/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }), 'floor: bare node:http (subscribe body)');
+    });
+    await withServer('bench/servers/service.ts', serviceEnv(shippedConfig), async (s) => {
+      const url = `http://127.0.0.1:${s.ready.port}/centrifugo`;
+      const floor = 'floor: bare node:http (subscribe body)';
+      row('service: subscribe, cached decision', await http(`${url}/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }), floor);
+      const uniqueChannel = readFileSync(f.bodies.subscribe, 'utf8').replace('chat:room-42', 'chat:room-|');
+      row('service: subscribe, uncached (distinct channels)', await http(`${url}/subscribe`, { unique: uniqueChannel, expectPrefix: ALLOW }), floor);
+      row('service: publish', await http(`${url}/publish`, { bodyFile: f.bodies.publish, expectPrefix: ALLOW }), floor);
+      row('service: sub_refresh', await http(`${url}/sub_refresh`, { bodyFile: f.bodies.subRefresh, expectPrefix: '{"result":{"expire_at":' }), floor);
+      row('service: rpc via a local upstream', await http(`${url}/rpc`, { bodyFile: f.bodies.rpc, expectPrefix: '{"result":{"data":{"ok":true}}}' }), floor);
+      const connectFloor = 'floor: bare node:http (connect body)';
+      row('service: connect, repeated RS256 token', await http(`${url}/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: '{"result":{"user":"56"' }), connectFloor);
+      row(`service: connect, distinct RS256 tokens (pool of ${UNIQUE_TOKENS})`, await http(`${url}/connect`, { linesFile: f.connectUniqueFile, expectPrefix: '{"result":{"user":"user-' }), connectFloor);
+    });
+    await withServer('bench/servers/naive-peer.ts', { PORT: String(port()), BENCH_POLICY_DIR: f.policyDirs.rules1k, BENCH_PUBLIC_KEY: f.publicKeyFile }, async (s) => {
+      const url = `http://127.0.0.1:${s.ready.port}/centrifugo`;
+      row('naive peer: subscribe, 1k rules', await http(`${url}/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }));
+      row('naive peer: connect, repeated RS256 token', await http(`${url}/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: '{"result":{"user":"56"' }));
+    });
+    await withServer('bench/servers/service.ts', serviceEnv(rules1kConfig), async (s) => {
+      const url = `http://127.0.0.1:${s.ready.port}/centrifugo`;
+      row('service: subscribe, 1k rules, cached', await http(`${url}/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }), 'naive peer: subscribe, 1k rules');
+      const uniqueChannel = readFileSync(f.bodies.subscribe, 'utf8').replace('chat:room-42', 'chat:room-|');
+      row('service: subscribe, 1k rules, uncached', await http(`${url}/subscribe`, { unique: uniqueChannel, expectPrefix: ALLOW }), 'naive peer: subscribe, 1k rules');
+      row('service: connect, repeated token, 1k rules', await http(`${url}/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: '{"result":{"user":"56"' }), 'naive peer: connect, repeated RS256 token');
+    });
+  } finally {
+    await upstream.stop();
+  }
+  table(`HTTP: wrk, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per row`, rows.map((r) => r.name));
+}
+
+if (ONLY.has('grpc')) {
+  console.error('GRPC…');
+  const frame = writeFrame(`${f.dir}/subscribe.grpc`, await grpcFrame('SubscribeRequest', {
+    client: '9336a229-2400-4ebc-8c50-0a643d22e8a0', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:room-42', meta: Buffer.from('{"roles":["role:member"]}'),
+  }));
+  const grpcRows: string[] = [];
+  const grpcLoad = (p: number) => h2load({ port: p, method: 'Subscribe', frameFile: frame, seconds: SECONDS, streams: STREAMS });
+  await withServer('bench/servers/bare-grpc.ts', { GRPC_PORT: String(port()) }, async (s) => {
+    row('floor: bare grpc-js unary', await grpcLoad(s.ready.grpcPort as number));
+  });
+  grpcRows.push('floor: bare grpc-js unary');
+  const config = serviceConfig(f, 'service-grpc', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile });
+  await withServer('bench/servers/service.ts', serviceEnv(config), async (s) => {
+    row('service: GRPC subscribe, cached decision', await grpcLoad(s.ready.grpcPort as number), 'floor: bare grpc-js unary');
+  });
+  grpcRows.push('service: GRPC subscribe, cached decision');
+  table(`GRPC: h2load, 1 connection, ${STREAMS} concurrent streams, ${SECONDS} s per row (p50 column = mean, p99 column = max: h2load reports no percentiles)`, grpcRows);
+}
+
+/** Sections contributed by other modules; each exports a function returning markdown lines. */
+async function optionalSection(title: string, module: string, exportName: string) {
+  let section: Record<string, unknown>;
+  try {
+    section = (await import(module)) as Record<string, unknown>;
+  } catch (err) {
+    print(`\n### ${title}\n\nnot available: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const run = section[exportName];
+  if (typeof run !== 'function') return;
+  print(`\n### ${title}\n`);
+  const lines = (await (run as (o: { seconds: number }) => Promise<unknown>)({ seconds: SECONDS })) as unknown;
+  if (Array.isArray(lines)) for (const line of lines) print(String(line));
+}
+
+if (ONLY.has('policy')) await optionalSection('Policy engine micro-benchmarks', './policy.js', 'runPolicyBench');
+if (ONLY.has('tracing')) await optionalSection('Cost of tracing', './tracing.js', 'runTracingBench');
+
+if (ONLY.has('storm')) {
+  console.error('connection storm…');
+  const lines = readFileSync(f.connectUniqueFile, 'utf8').trim().split('\n');
+  // 10,000 distinct users, each reconnecting 5 times with its token, in a shuffled order.
+  const users = lines.slice(0, 10_000);
+  const bodies = Array.from({ length: 50_000 }, (_, i) => users[(i * 7919) % users.length] as string);
+  const config = serviceConfig(f, 'service-storm', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile });
+  const results: StormResult[] = [];
+  await withServer('bench/servers/service.ts', serviceEnv(config), async (s) => {
+    const url = `http://127.0.0.1:${s.ready.port}`;
+    const run = (rate: number, total: number) => storm({ url, path: '/centrifugo/connect', bodies, rate, total, expectPrefix: '{"result":{"user":"user-' });
+    results.push(await run(2000, 50_000));
+  });
+  // The highest offered rate whose p99 stays under Centrifugo's 1 s proxy timeout: each rate
+  // on a fresh service (cold token cache), 20,000 connects from the same 10,000 users.
+  for (const rate of [3000, 4000, 6000, 8000, 12000]) {
+    const result = await withServer('bench/servers/service.ts', serviceEnv(config), (s) =>
+      storm({ url: `http://127.0.0.1:${s.ready.port}`, path: '/centrifugo/connect', bodies, rate, total: 20_000, expectPrefix: '{"result":{"user":"user-' }),
+    );
+    results.push(result);
+    console.error(`  storm at ${rate}/s: p99 ${result.p99ms.toFixed(1)} ms, errors ${result.errors}`);
+    if (result.p99ms >= 1000 || result.errors > 0) break;
+  }
+  print('\n### Connection storm: open loop, connects from 10,000 distinct users with RS256 tokens\n');
+  print('| offered/s | connects | achieved/s | p50 ms | p99 ms | max ms | errors |');
+  print('|---:|---:|---:|---:|---:|---:|---:|');
+  results.forEach((r, i) => print(`| ${r.offered} | ${i === 0 ? 50_000 : 20_000} | ${r.achieved.toFixed(0)} | ${r.p50ms.toFixed(1)} | ${r.p99ms.toFixed(1)} | ${r.maxms.toFixed(1)} | ${r.errors} |`));
+  const under = results.filter((r) => r.p99ms < 1000 && r.errors === 0).map((r) => r.offered);
+  print(`\nHighest offered rate measured with p99 < 1 s and no errors: ${under.length > 0 ? `${Math.max(...under)}/s` : 'none'}.`);
+}
+
+mkdirSync('.bench-out', { recursive: true });
+writeFileSync('.bench-out/latest.md', `${out.join('\n')}\n`);

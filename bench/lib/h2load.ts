@@ -1,0 +1,63 @@
+/**
+ * GRPC load with h2load (nghttp2-client): one connection, many concurrent streams, which is how
+ * Centrifugo's GRPC proxy talks to a backend (one connection per node). The request body is a
+ * pre-encoded GRPC frame, so the load generator does no protobuf work at all.
+ */
+import { writeFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
+import { PROTO_FILE, SERVICE_NAME } from '../../src/transport/grpc/proto.js';
+import { runTool } from './processes.js';
+import type { LoadResult } from './wrk.js';
+
+/** A length-prefixed GRPC message (uncompressed) holding `message` encoded as `type`. */
+export async function grpcFrame(type: string, message: Record<string, unknown>): Promise<Buffer> {
+  const root = await protobuf.load(PROTO_FILE);
+  const Type = root.lookupType(`centrifugal.centrifugo.proxy.${type}`);
+  const bytes = Type.encode(Type.fromObject(message)).finish();
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(bytes.length, 1);
+  return Buffer.concat([header, bytes]);
+}
+
+export interface H2loadOptions {
+  readonly port: number;
+  readonly method: string;
+  readonly frameFile: string;
+  readonly seconds: number;
+  readonly streams: number;
+}
+
+export async function h2load(options: H2loadOptions): Promise<LoadResult> {
+  const url = `http://127.0.0.1:${options.port}/${SERVICE_NAME}/${options.method}`;
+  const out = await runTool('h2load', [
+    '-c1',
+    '-t1',
+    `-m${options.streams}`,
+    `-D${options.seconds}`,
+    '--warm-up-time=1',
+    `--data=${options.frameFile}`,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    url,
+  ]);
+  const rps = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
+  const counts = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const time = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
+  if (!rps || !counts || !time) throw new Error(`unexpected h2load output:\n${out}`);
+  const ms = (value: string, unit: string) => Number(value) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+  return {
+    rps: Number(rps[1]),
+    // h2load reports min/max/mean, not percentiles: p50 column shows the mean, p99 the max.
+    p50ms: ms(time[5] as string, time[6] as string),
+    p99ms: ms(time[3] as string, time[4] as string),
+    errors: Number(counts[3]) + Number(counts[4]),
+    requests: Number(counts[2]),
+  };
+}
+
+export function writeFrame(file: string, frame: Buffer): string {
+  writeFileSync(file, frame);
+  return file;
+}

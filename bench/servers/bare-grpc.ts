@@ -1,0 +1,16 @@
+// Floor: the least a @grpc/grpc-js unary server can do with our proto (decode, answer {result:{}}).
+import { loadPackageDefinition, Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_FILE } from '../../src/transport/grpc/proto.js';
+
+const definition = loadSync(PROTO_FILE, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+const root = loadPackageDefinition(definition) as GrpcObject;
+const Service = (((root.centrifugal as GrpcObject).centrifugo as GrpcObject).proxy as GrpcObject).CentrifugoProxy as ServiceClientConstructor;
+const server = new Server();
+const answer: UntypedServiceImplementation[string] = (_call: unknown, callback: (e: null, v: unknown) => void) => callback(null, { result: {} });
+server.addService(Service.service, { Subscribe: answer, Connect: answer } as UntypedServiceImplementation);
+server.bindAsync(`127.0.0.1:${process.env.GRPC_PORT ?? 0}`, ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  process.send?.({ ready: true, grpcPort: port });
+});
+process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
