@@ -71,7 +71,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const deps: HandlerDeps = {
     config,
     decider: new PolicyDecider(policy, cache, config.policy.mode),
-    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now),
+    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, undefined, redis),
     revocations: redis ? new RedisRevocations(redis, () => metrics.revocationUnknown.inc()) : noRevocations,
     rpc,
     now,

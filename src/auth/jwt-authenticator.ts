@@ -7,11 +7,12 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { LRUCache } from 'lru-cache';
+import type { RedisStore } from '../cache/redis-store.js';
 import type { Config } from '../config/schema.js';
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
 import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
 import { JwksStore } from './jwks-store.js';
+import { TieredVerifiedTokens, type VerifiedTokens } from './verified-tokens.js';
 import { findToken, parseTokenSource, type TokenSource } from './token-sources.js';
 
 type AuthConfig = Config['auth'];
@@ -67,18 +68,29 @@ function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok
   return { hmac, asymmetric };
 }
 
+/** Changes whenever anything that decides whether a token is valid, or what it maps to, changes. */
+function settingsFingerprint(auth: AuthConfig): string {
+  const keyMaterial = [auth.jwt.jwks_url, auth.jwt.jwks_file, auth.jwt.public_key_file]
+    .map((source) => (source !== '' && !source.includes('://') ? readFileSync(source, 'utf8') : source))
+    .join('\n');
+  const settings = JSON.stringify([auth.jwt.algorithms, auth.jwt.issuer, auth.jwt.audience, auth.jwt.hmac_secret, auth.claims, keyMaterial]);
+  return createHash('sha256').update(settings).digest('hex').slice(0, 16);
+}
+
 export class JwtAuthenticator implements Authenticator {
   private readonly sources: readonly TokenSource[];
   private readonly keys: KeySources;
-  private readonly verified = new LRUCache<string, Identity>({ max: 50_000 });
+  private readonly verified: VerifiedTokens;
 
   constructor(
     private readonly auth: AuthConfig,
     private readonly now: () => number = Date.now,
     onJwksFetch?: (ok: boolean) => void,
+    redis?: RedisStore,
   ) {
     this.sources = auth.token_sources.map(parseTokenSource);
     this.keys = keySources(auth.jwt, now, onJwksFetch);
+    this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
   }
 
   async authenticate(request: ConnectRequest): Promise<AuthOutcome> {
@@ -86,7 +98,7 @@ export class JwtAuthenticator implements Authenticator {
     if (token === undefined) return { kind: 'no_token' };
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = createHash('sha256').update(token).digest('base64');
-    const known = this.verified.get(digest);
+    const known = await this.verified.get(digest);
     // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
     if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
     return this.verify(token, digest);
@@ -119,7 +131,7 @@ export class JwtAuthenticator implements Authenticator {
     const identity = mapClaims(payload, this.auth.claims);
     if (!identity) return { kind: 'invalid', reason: `claim "${this.auth.claims.user}" missing or not a string` };
     const ttl = identity.expireAt ? identity.expireAt * 1000 - this.now() : 5 * 60_000;
-    if (ttl > 0) this.verified.set(digest, identity, { ttl });
+    if (ttl > 0) this.verified.set(digest, identity, ttl);
     return { kind: 'authenticated', identity };
   }
 }
