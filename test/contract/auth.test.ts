@@ -10,7 +10,7 @@ import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { ConnectRequest } from '../../src/core/messages.js';
 import { grpcToJson, jsonToGrpcRequest, startHarness, testConfigYaml, writeConfig, type Harness } from '../helpers/harness.js';
-import { eddsa, es256, hs256, jwkOf, rs256With, rsaPublicPem, startJwksServer, withPayload, type JwksServer } from '../helpers/more-tokens.js';
+import { connectWithToken, eddsa, es256, hs256, jwkOf, rs256With, rsaPublicPem, startJwksServer, withPayload, type JwksServer } from '../helpers/more-tokens.js';
 import { HMAC_SECRET, jwks, rs256, rsa, rsaOther, signJwt } from '../helpers/tokens.js';
 
 const NOW_MS = Date.UTC(2030, 0, 1); // 1893456000
@@ -223,15 +223,7 @@ describe('verified-token cache (JwtAuthenticator with a remote JWKS)', () => {
   after(() => idp.close());
 
   const authConfig = () => configSchema.parse({ auth: { jwt: { jwks_url: idp.url, issuer: ISS, audience: AUD } } }).auth;
-  const request = (token: string): ConnectRequest => ({
-    client: CLIENT,
-    transport: 'websocket',
-    protocol: 'json',
-    encoding: 'json',
-    binary: false,
-    headers: new Map(),
-    data: { bytes: Buffer.from(JSON.stringify({ token })) },
-  });
+  const request = (token: string): ConnectRequest => connectWithToken(token, CLIENT);
 
   it('a repeated token is verified once: one JWKS fetch, one signature check for 100 connects', async (t) => {
     idp.hits = 0;

@@ -6,6 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ec, ed, HMAC_SECRET, rsa, signJwt } from './tokens.js';
+import type { ConnectRequest } from '../../src/core/messages.js';
 
 /** The RSA public key of tokens.ts as PEM text: what an attacker would try as an HMAC secret. */
 export const rsaPublicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
@@ -73,4 +74,17 @@ export async function startJwksServer(jwks: unknown): Promise<JwksServer> {
       }),
   };
   return state;
+}
+
+/** A JSON-mode connect request carrying `token` in its data, as the authenticator receives it. */
+export function connectWithToken(token: string, client = 'c'): ConnectRequest {
+  return {
+    client,
+    transport: 'websocket',
+    protocol: 'json',
+    encoding: 'json',
+    binary: false,
+    headers: new Map(),
+    data: { bytes: Buffer.from(JSON.stringify({ token })) },
+  };
 }

@@ -10,7 +10,7 @@ import { createRedis } from '../../src/cache/redis-connection.js';
 import { RedisStore } from '../../src/cache/redis-store.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { ConnectRequest } from '../../src/core/messages.js';
-import { jwkOf, rs256With, startJwksServer, type JwksServer } from '../helpers/more-tokens.js';
+import { connectWithToken, jwkOf, rs256With, startJwksServer, type JwksServer } from '../helpers/more-tokens.js';
 import { dropPrefix, REDIS_URL, redisClient, uniquePrefix } from '../helpers/redis.js';
 import { nowSeconds, rsa } from '../helpers/tokens.js';
 
@@ -27,15 +27,7 @@ async function replica(jwt: Record<string, unknown>): Promise<JwtAuthenticator> 
   return new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: idp.url, ...jwt } } }).auth, Date.now, undefined, store);
 }
 
-const request = (token: string): ConnectRequest => ({
-  client: 'c',
-  transport: 'websocket',
-  protocol: 'json',
-  encoding: 'json',
-  binary: false,
-  headers: new Map(),
-  data: { bytes: Buffer.from(JSON.stringify({ token })) },
-});
+const request = (token: string): ConnectRequest => connectWithToken(token);
 
 after(async () => {
   await dropPrefix(plain, prefix);

@@ -10,7 +10,7 @@ import { JwksStore } from '../../src/auth/jwks-store.js';
 import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { ConnectRequest } from '../../src/core/messages.js';
-import { jwkOf, rs256With, startJwksServer, type JwksServer } from '../helpers/more-tokens.js';
+import { connectWithToken, jwkOf, rs256With, startJwksServer, type JwksServer } from '../helpers/more-tokens.js';
 import { nowSeconds, rsa, rsaOther } from '../helpers/tokens.js';
 
 const COOLDOWN = 30_000;
@@ -228,15 +228,7 @@ describe('JwksStore: no fetch storm', () => {
 });
 
 describe('JwksStore: first fetch failing', () => {
-  const request = (token: string): ConnectRequest => ({
-    client: 'c',
-    transport: 'websocket',
-    protocol: 'json',
-    encoding: 'json',
-    binary: false,
-    headers: new Map(),
-    data: { bytes: Buffer.from(JSON.stringify({ token })) },
-  });
+  const request = (token: string): ConnectRequest => connectWithToken(token);
   const clock = { now: Date.now() };
   const authenticator = (url: string) => new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: url } } }).auth, () => clock.now);
 
