@@ -6,7 +6,9 @@
 import type { Logger } from 'pino';
 import type { Codes } from '../config/schema.js';
 import type { Handler, HandlerContext } from '../handlers/handler.js';
+import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { decisionCode, fail, type Decision } from './decision.js';
 import type { EventName } from './events.js';
 import type { AnyResult, RequestOf } from './messages.js';
@@ -37,13 +39,31 @@ const NEVER_ABORTED = new AbortController().signal;
 export function instrument<E extends EventName>(event: E, handler: Handler<E>, deps: InstrumentDeps): InstrumentedHandler<E> {
   const internal = fail(deps.codes.internal);
   const log = deps.log.child({ event });
+  const timeoutMs = deps.timeoutMs(event);
+  const deadlines = new DeadlineQueue();
+  // Metric cells by transport + answer, resolved once: recording is then plain arithmetic.
+  const durationCells = new Map<string, HistogramCell>();
+  const decisionCells = new Map<string, CounterCell>();
+  const record = (transport: Transport, decision: Decision<AnyResult>, seconds: number) => {
+    const code = decisionCode(decision);
+    const key = `${transport} ${decision.kind} ${code}`;
+    let duration = durationCells.get(key);
+    let counted = decisionCells.get(key);
+    if (!duration || !counted) {
+      duration = deps.metrics.requestDuration.cell({ event, transport, decision: decision.kind });
+      counted = deps.metrics.decisions.cell({ event, decision: decision.kind, code });
+      durationCells.set(key, duration);
+      decisionCells.set(key, counted);
+    }
+    duration.observe(seconds);
+    counted.inc();
+  };
   return async (request, call) => {
-    const started = process.hrtime.bigint();
-    deps.metrics.inflight.inc({ transport: call.transport });
-    const timeoutMs = deps.timeoutMs(event);
+    const started = performance.now();
+    deps.metrics.inflightNow[call.transport] += 1;
     // Transports pass a signal only where work can be cancelled (rpc); the rest get one that never fires.
     const ctx: HandlerContext = { log, signal: call.signal ?? NEVER_ABORTED, traceparent: call.traceparent };
-    let timer: NodeJS.Timeout | undefined;
+    let deadline: Deadline | undefined;
     let decision: Decision<AnyResult>;
     try {
       const work = handler(request, ctx) as Promise<Decision<AnyResult>>;
@@ -53,7 +73,7 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
           : await Promise.race([
               work,
               new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new DecisionTimeout()), timeoutMs);
+                deadline = deadlines.add(timeoutMs, () => reject(new DecisionTimeout()));
               }),
             ]);
     } catch (err) {
@@ -61,12 +81,10 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
       else log.error({ err }, 'handler failed');
       decision = internal;
     } finally {
-      if (timer) clearTimeout(timer);
-      deps.metrics.inflight.dec({ transport: call.transport });
+      deadline?.done();
+      deps.metrics.inflightNow[call.transport] -= 1;
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    deps.metrics.requestDuration.observe({ event, transport: call.transport, decision: decision.kind }, seconds);
-    deps.metrics.decisions.inc({ event, decision: decision.kind, code: decisionCode(decision) });
+    record(call.transport, decision, (performance.now() - started) / 1000);
     return decision;
   };
 }

@@ -2,12 +2,16 @@
  * Prometheus metrics on a registry owned by the app (no globals, so tests can build several
  * apps). Names follow Centrifugo's own `centrifugo_proxy_*` style.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram } from './hot-metrics.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly requestDuration: Histogram<'event' | 'transport' | 'decision'>;
-  readonly decisions: Counter<'event' | 'decision' | 'code'>;
+  /** Recorded per decision: cells resolved once per label set (see hot-metrics.ts). */
+  readonly requestDuration: FastHistogram;
+  readonly decisions: FastCounter;
+  /** In-flight requests by transport: plain numbers, read into the gauge at scrape time. */
+  readonly inflightNow: Record<'http' | 'grpc', number> = { http: 0, grpc: 0 };
   readonly inflight: Gauge<'transport'>;
   readonly badRequests: Counter<'transport' | 'reason'>;
   readonly policyInfo: Gauge<'version'>;
@@ -18,20 +22,30 @@ export class Metrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requestDuration = new Histogram({
-      name: 'cpp_request_duration_seconds',
-      help: 'Time to answer one proxied event.',
-      labelNames: ['event', 'transport', 'decision'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    this.requestDuration = new FastHistogram(
+      'cpp_request_duration_seconds',
+      'Time to answer one proxied event.',
+      ['event', 'transport', 'decision'],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      this.registry,
+    );
+    this.decisions = new FastCounter(
+      'cpp_decisions_total',
+      'Answers given, by event, kind (result, error, disconnect) and code.',
+      ['event', 'decision', 'code'],
+      this.registry,
+    );
+    const inflightNow = this.inflightNow;
+    this.inflight = new Gauge({
+      name: 'cpp_inflight_requests',
+      help: 'Proxy requests being answered.',
+      labelNames: ['transport'],
       registers,
+      collect() {
+        this.set({ transport: 'http' }, inflightNow.http);
+        this.set({ transport: 'grpc' }, inflightNow.grpc);
+      },
     });
-    this.decisions = new Counter({
-      name: 'cpp_decisions_total',
-      help: 'Answers given, by event, kind (result, error, disconnect) and code.',
-      labelNames: ['event', 'decision', 'code'],
-      registers,
-    });
-    this.inflight = new Gauge({ name: 'cpp_inflight_requests', help: 'Proxy requests being answered.', labelNames: ['transport'], registers });
     this.badRequests = new Counter({
       name: 'cpp_rejected_requests_total',
       help: 'Requests refused before any decision (bad input, caller authentication).',
