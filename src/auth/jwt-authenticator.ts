@@ -4,7 +4,7 @@
  * so a public key can never be used as an HMAC secret). Verified tokens are cached by their
  * SHA-256 until `exp`: reconnect storms reuse tokens and must not pay for signatures again.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { RedisStore } from '../cache/redis-store.js';
@@ -97,7 +97,7 @@ export class JwtAuthenticator implements Authenticator {
     const token = findToken(this.sources, request);
     if (token === undefined) return { kind: 'no_token' };
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
-    const digest = createHash('sha256').update(token).digest('base64');
+    const digest = hash('sha256', token, 'base64');
     const known = await this.verified.get(digest);
     // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
     if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };

@@ -21,7 +21,7 @@ export function parseTokenSource(text: string): TokenSource {
 function dataObject(request: ConnectRequest): Record<string, unknown> | undefined {
   if (!request.data) return undefined;
   try {
-    const parsed: unknown = JSON.parse(request.data.bytes.toString('utf8'));
+    const parsed: unknown = request.data.parsed ?? JSON.parse(request.data.bytes.toString('utf8'));
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

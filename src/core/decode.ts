@@ -14,6 +14,8 @@ export interface WireRequest {
   readonly fields: Readonly<Record<string, unknown>>;
   /** JSON-mode payload bytes (`data`), already taken out of the transport's encoding. */
   readonly data?: Buffer;
+  /** `data` parsed, when the transport has it parsed already (saves parsing it twice). */
+  readonly parsedData?: JsonValue;
   /** Connection meta, parsed. */
   readonly meta?: JsonValue;
   readonly headers: Headers;
@@ -48,7 +50,8 @@ function payload(wire: WireRequest): { data?: Payload; binary: boolean } {
     return { data: { bytes: Buffer.from(b64, 'base64') }, binary: true };
   }
   const binary = wire.fields.encoding === 'binary';
-  return wire.data && wire.data.length > 0 ? { data: { bytes: wire.data }, binary } : { binary };
+  if (!wire.data || wire.data.length === 0) return { binary };
+  return { data: wire.parsedData === undefined ? { bytes: wire.data } : { bytes: wire.data, parsed: wire.parsedData }, binary };
 }
 
 /** Fields every event has; one flat object literal per request keeps the hot path cheap. */

@@ -13,6 +13,8 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 export interface Payload {
   readonly bytes: Buffer;
+  /** The same payload already parsed, when the transport had to parse it anyway (HTTP JSON mode). */
+  readonly parsed?: JsonValue;
 }
 
 /** Lowercased header names → value; HTTP headers or GRPC metadata Centrifugo forwarded. */

@@ -128,7 +128,7 @@ export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
       const meta = fields.meta === undefined || fields.meta === null ? undefined : (fields.meta as JsonValue);
       let request;
       try {
-        request = decodeRequest(event, { fields, data, meta, headers: headers.forwarded });
+        request = decodeRequest(event, { fields, data, parsedData: data && (fields.data as JsonValue), meta, headers: headers.forwarded });
       } catch (err) {
         if (err instanceof BadRequestError) throw new HttpRefusal(400, err.message);
         throw err;
