@@ -78,11 +78,13 @@ export class CasbinEngine implements PolicyEngine {
     readonly source: PolicySource,
     private readonly enforcer: Enforcer,
     private readonly roles: RequestRoleManager,
+    readonly evaluator: string,
   ) {
     this.version = source.version;
   }
 
-  static async build(source: PolicySource): Promise<CasbinEngine> {
+  /** @param why shown by `check` when a model is not indexable and so runs here. */
+  static async build(source: PolicySource, why?: string): Promise<CasbinEngine> {
     let model;
     try {
       model = newModelFromString(source.modelText);
@@ -103,7 +105,7 @@ export class CasbinEngine implements PolicyEngine {
       enforcer.getModel().addPolicies(ptype.startsWith('g') ? 'g' : 'p', ptype, rules);
     }
     await enforcer.buildRoleLinks();
-    const engine = new CasbinEngine(source, enforcer, roles);
+    const engine = new CasbinEngine(source, enforcer, roles, why ? `casbin (${why})` : 'casbin');
     await enforcer.addFunction(OBJECT_MATCH_FUNCTION, (object: string, pattern: string, user: string) =>
       engine.patterns.get(pattern).matches(object, user),
     );

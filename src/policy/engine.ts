@@ -22,6 +22,8 @@ export interface Explanation {
 
 export interface PolicyEngine {
   readonly version: string;
+  /** "indexed", or "casbin (why the model cannot be indexed)": shown by `check`. */
+  readonly evaluator: string;
   readonly source: PolicySource;
   /** Synchronous and side-effect free: safe on the hot path. */
   decide(query: PolicyQuery): boolean;

@@ -4,16 +4,21 @@
  */
 import type { Logger } from 'pino';
 import { CasbinEngine } from './casbin-engine.js';
+import { IndexedEngine } from './indexed-engine.js';
+import { modelShape } from './model-shape.js';
 import type { PolicyEngine } from './engine.js';
-import { readPolicySource } from './policy-source.js';
+import { loadPolicySource } from './policy-source.js';
 
 export interface PolicyPaths {
   readonly model: string;
   readonly policy: string;
 }
 
+/** The indexed engine when the model has the default shape, else plain casbin (model-shape.ts). */
 export async function buildEngine(paths: PolicyPaths): Promise<PolicyEngine> {
-  return CasbinEngine.build(readPolicySource(paths.model, paths.policy));
+  const source = await loadPolicySource(paths.model, paths.policy);
+  const shape = modelShape(source.modelText);
+  return shape.indexable ? IndexedEngine.build(source) : CasbinEngine.build(source, shape.reason);
 }
 
 export class PolicyStore {

@@ -20,6 +20,7 @@ describe('cli', () => {
     const r = await cli(['check', '--config', DEFAULT]);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.match(r.out[0] ?? '', /^ok: .*default\.yaml: policy [0-9a-f]{12}, \d+ rules, \d+ test cases pass$/);
+    assert.equal(r.out[1], 'evaluator: indexed');
   });
 
   it('test reports N passed, N failed', async () => {

@@ -17,6 +17,7 @@ export const checkCommand: CliCommand = {
     for (const failure of failures) out.error(describeFailure(failure));
     if (problems.length > 0 || failures.length > 0) return 1;
     out.log(`ok: ${loaded.file}: policy ${engine.version}, ${engine.source.rules.length} rules, ${cases.length} test cases pass`);
+    out.log(`evaluator: ${engine.evaluator}`);
     return 0;
   },
 };

@@ -1,0 +1,203 @@
+/**
+ * The default model evaluated from an index instead of a scan (casbin checks every rule on
+ * every decision: 2.8 ms at 1,000 rules, 283 ms at 100,000). Same semantics as casbin on that
+ * model (model-shape.ts says which models qualify; the differential test compares the two on
+ * generated policies):
+ *   - a rule applies when its action equals the request's, its subject is the user or one of
+ *     the user's roles (g lines, up to 10 hops as casbin's role manager; token roles and the
+ *     implicit role join like `g, user, role` lines), and its object pattern matches;
+ *   - any applying deny denies; otherwise any applying allow allows; otherwise deny.
+ * Rules are indexed by action, then subject, then object: exact objects in a Map, patterns by
+ * their literal prefix (looked up by the prefixes of the requested object), and the few
+ * patterns that start with a wildcard in a short list. Only those candidates are matched.
+ */
+import { implicitRole, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
+import { PatternCache, type ObjectPattern } from './object-pattern.js';
+import { PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
+
+/** casbin's DefaultRoleManager follows at most this many g links. */
+const MAX_ROLE_HOPS = 10;
+/** Build work between two yields to the event loop, so a large reload never stalls requests. */
+const BUILD_SLICE_MS = 2;
+
+interface IndexedRule {
+  /** Position in the source, to report matches in file order. */
+  readonly index: number;
+  readonly rule: PolicyRule;
+  readonly pattern: ObjectPattern;
+  readonly deny: boolean;
+}
+
+class SubjectRules {
+  readonly exact = new Map<string, IndexedRule[]>();
+  readonly byPrefix = new Map<string, IndexedRule[]>();
+  /** Distinct literal-prefix lengths in byPrefix, longest first. */
+  prefixLengths: number[] = [];
+  readonly open: IndexedRule[] = [];
+
+  add(entry: IndexedRule): void {
+    const { pattern } = entry;
+    if (!pattern.usesUser && pattern.literalPrefix === pattern.source) push(this.exact, pattern.source, entry);
+    else if (pattern.literalPrefix === '') this.open.push(entry);
+    else push(this.byPrefix, pattern.literalPrefix, entry);
+  }
+
+  seal(): void {
+    this.prefixLengths = [...new Set([...this.byPrefix.keys()].map((k) => k.length))].sort((a, b) => b - a);
+  }
+
+  /** Calls `visit` for every rule whose pattern matches; stops when it returns true. */
+  forEachMatch(object: string, user: string, visit: (entry: IndexedRule) => boolean): boolean {
+    const exact = this.exact.get(object);
+    if (exact) for (const entry of exact) if (visit(entry)) return true;
+    for (const length of this.prefixLengths) {
+      if (length > object.length) continue;
+      const candidates = this.byPrefix.get(object.slice(0, length));
+      if (!candidates) continue;
+      for (const entry of candidates) if (entry.pattern.matches(object, user) && visit(entry)) return true;
+    }
+    for (const entry of this.open) if (entry.pattern.matches(object, user) && visit(entry)) return true;
+    return false;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function validate(rule: PolicyRule): void {
+  const arity = rule.ptype === 'p' ? 4 : rule.ptype === 'g' ? 2 : undefined;
+  if (arity === undefined) throw new PolicySourceError(rule.location, `policy type "${rule.ptype}" is not defined in the model`);
+  if (rule.values.length !== arity) {
+    const names = rule.ptype === 'p' ? 'sub, obj, act, eft' : 'arg0, arg1';
+    throw new PolicySourceError(rule.location, `"${rule.ptype}" takes ${arity} values (${names}), got ${rule.values.length}`);
+  }
+  if (rule.ptype === 'p' && rule.values[3] !== 'allow' && rule.values[3] !== 'deny') {
+    throw new PolicySourceError(rule.location, `effect must be "allow" or "deny", got "${rule.values[3]}"`);
+  }
+  if (rule.values.some((v) => v === '')) {
+    throw new PolicySourceError(rule.location, 'empty value (use a role such as "anonymous" instead of an empty subject)');
+  }
+}
+
+export class IndexedEngine implements PolicyEngine {
+  readonly version: string;
+  readonly evaluator = 'indexed';
+  /** action → subject → rules. */
+  private readonly index = new Map<string, Map<string, SubjectRules>>();
+  /** role graph: name → names it is directly a member of. */
+  private readonly parents = new Map<string, string[]>();
+  /** name → every name reachable within MAX_ROLE_HOPS, itself included (computed on first use). */
+  private readonly closures = new Map<string, readonly string[]>();
+
+  private constructor(readonly source: PolicySource) {
+    this.version = source.version;
+  }
+
+  static async build(source: PolicySource): Promise<IndexedEngine> {
+    const engine = new IndexedEngine(source);
+    const patterns = new PatternCache();
+    let sliceStart = performance.now();
+    for (let i = 0; i < source.rules.length; i++) {
+      const rule = source.rules[i] as PolicyRule;
+      validate(rule);
+      const [subject, object, action, effect] = rule.values as [string, string, string, string?];
+      if (rule.ptype === 'g') {
+        const list = engine.parents.get(subject) ?? [];
+        if (!list.includes(object)) list.push(object);
+        engine.parents.set(subject, list);
+      } else {
+        let bySubject = engine.index.get(action);
+        if (!bySubject) engine.index.set(action, (bySubject = new Map()));
+        let rules = bySubject.get(subject);
+        if (!rules) bySubject.set(subject, (rules = new SubjectRules()));
+        rules.add({ index: i, rule, pattern: patterns.get(object), deny: effect === 'deny' });
+      }
+      if ((i & 63) === 63 && performance.now() - sliceStart > BUILD_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+    let sealed = 0;
+    for (const bySubject of engine.index.values()) {
+      for (const rules of bySubject.values()) {
+        rules.seal();
+        if ((++sealed & 255) === 0 && performance.now() - sliceStart > BUILD_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+    }
+    return engine;
+  }
+
+  /** Names reachable from `name` in at most MAX_ROLE_HOPS g links, as casbin's Role.hasRole walks. */
+  private closure(name: string): readonly string[] {
+    let known = this.closures.get(name);
+    if (known) return known;
+    const depth = new Map<string, number>([[name, 0]]);
+    let frontier = [name];
+    for (let hop = 1; hop <= MAX_ROLE_HOPS && frontier.length > 0; hop++) {
+      const next: string[] = [];
+      for (const node of frontier) {
+        for (const parent of this.parents.get(node) ?? []) {
+          if (!depth.has(parent)) {
+            depth.set(parent, hop);
+            next.push(parent);
+          }
+        }
+      }
+      frontier = next;
+    }
+    known = [...depth.keys()];
+    // Only names from the policy and users seen are cached; bound it so unique users cannot grow it forever.
+    if (this.closures.size < 100_000 || this.parents.has(name)) this.closures.set(name, known);
+    return known;
+  }
+
+  /** The user, their g roles, the implicit role and token roles with theirs. */
+  private subjects(query: PolicyQuery): Iterable<string> {
+    const own = this.parents.has(query.user) ? this.closure(query.user) : [query.user];
+    const extra = [implicitRole(query.user), ...query.roles];
+    const all = new Set(own);
+    for (const role of extra) for (const name of this.parents.has(role) ? this.closure(role) : [role]) all.add(name);
+    return all;
+  }
+
+  decide(query: PolicyQuery): boolean {
+    const bySubject = this.index.get(query.action);
+    if (!bySubject) return false;
+    let allowed = false;
+    for (const subject of this.subjects(query)) {
+      const rules = bySubject.get(subject);
+      if (!rules) continue;
+      const denied = rules.forEachMatch(query.object, query.user, (entry) => {
+        if (entry.deny) return true;
+        allowed = true;
+        return false;
+      });
+      if (denied) return false;
+    }
+    return allowed;
+  }
+
+  explain(query: PolicyQuery): Explanation {
+    const matched: IndexedRule[] = [];
+    const bySubject = this.index.get(query.action);
+    if (bySubject) {
+      for (const subject of this.subjects(query)) {
+        bySubject.get(subject)?.forEachMatch(query.object, query.user, (entry) => (matched.push(entry), false));
+      }
+    }
+    matched.sort((a, b) => a.index - b.index);
+    const rules = matched.map((m) => m.rule);
+    const denies = matched.filter((m) => m.deny).map((m) => m.rule);
+    const allowed = denies.length === 0 && rules.length > 0;
+    const deciding = denies.length > 0 ? denies : allowed ? rules : [];
+    return { allowed, deciding, matched: rules, version: this.version };
+  }
+}
