@@ -6,6 +6,8 @@ export class AppState {
   constructor(
     private readonly grpcEnabled: boolean,
     private readonly policyLoaded: () => boolean,
+    /** Extra facts for /readyz (policy version, last refused reload): shown, never a reason to be unready. */
+    readonly details: () => Record<string, unknown> = () => ({}),
   ) {}
 
   markListening(transport: 'http' | 'grpc'): void {

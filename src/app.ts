@@ -57,7 +57,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const metrics = overrides.metrics ?? new Metrics();
   const now = overrides.now ?? Date.now;
   const policy = new PolicyStore(config.policy, log);
-  const state = new AppState(config.grpc.enabled, () => policy.loaded());
+  const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
+    policy_version: policy.loaded() ? policy.current().version : undefined,
+    last_reload_error: policy.lastFailure(),
+  }));
   const redis = overrides.redis ?? openRedis(config, log, metrics);
   const cache =
     overrides.cache ??
@@ -76,6 +79,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     rpc,
     now,
   };
+  policy.onReload((outcome) => metrics.policyReloads.inc({ result: outcome.result }));
   policy.onChange((engine) => {
     metrics.policyInfo.reset();
     metrics.policyInfo.set({ version: engine.version }, 1);
@@ -132,6 +136,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     policy,
     async start() {
       await policy.load();
+      if (config.policy.watch) policy.watch(config.policy.debounce);
       if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');
       const httpPort = await listenHttp();
       state.markListening('http');
@@ -147,6 +152,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     },
     async stop() {
       state.markDraining();
+      policy.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       const drained = Promise.all([

@@ -75,7 +75,13 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...config.auth,
       jwt: { ...config.auth.jwt, jwks_file: at(config.auth.jwt.jwks_file), public_key_file: at(config.auth.jwt.public_key_file) },
     },
-    policy: { ...config.policy, model: at(config.policy.model), policy: at(config.policy.policy), tests: at(config.policy.tests) },
+    policy: {
+      ...config.policy,
+      model: at(config.policy.model),
+      policy: at(config.policy.policy),
+      tests: at(config.policy.tests),
+      candidate: at(config.policy.candidate),
+    },
   };
 }
 
@@ -84,6 +90,7 @@ function crossCheck(config: Config): string[] {
   const mustExist: Array<[string, string]> = [
     ['policy.model', config.policy.model],
     ['policy.policy', config.policy.policy],
+    ['policy.candidate', config.policy.candidate],
     ['auth.jwt.jwks_file', config.auth.jwt.jwks_file],
     ['auth.jwt.public_key_file', config.auth.jwt.public_key_file],
     ['grpc.tls.cert', config.grpc.tls.cert],

@@ -141,7 +141,18 @@ export const configSchema = z
         policy: z.string().min(1).default('../policies/policy.csv'),
         tests: z.string().default('../policies/tests'),
         watch: z.boolean().default(true),
+        /** Quiet time after the last file change before a reload (editors write in several steps). */
+        debounce: duration.default('200ms'),
         mode: z.enum(['enforce', 'shadow']).default('enforce'),
+        /** A directory with model.conf and *.csv: evaluated beside the live policy, disagreements logged, answers unchanged. */
+        candidate: z.string().default(''),
+        decision_log: z
+          .object({
+            /** Every deny is logged; this share of allows too (0 to 1). */
+            allow_sample: z.number().min(0).max(1).default(0),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),

@@ -1,17 +1,23 @@
 /**
- * Holds the live policy engine. Loading builds and validates a complete engine off to the side;
- * only then is it swapped in, so a request always sees one whole policy version.
+ * Holds the live policy engine. Loading reads the files, builds a complete engine off to the
+ * side and runs the policy test cases against it; only a policy that passes is swapped in, so
+ * a request always sees one whole, tested policy version and a bad edit changes nothing.
  */
+import { existsSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CasbinEngine } from './casbin-engine.js';
+import type { PolicyEngine } from './engine.js';
 import { IndexedEngine } from './indexed-engine.js';
 import { modelShape } from './model-shape.js';
-import type { PolicyEngine } from './engine.js';
-import { loadPolicySource } from './policy-source.js';
+import { loadPolicySource, PolicySourceError } from './policy-source.js';
+import { PolicyWatcher } from './policy-watcher.js';
+import { describeFailure, loadTestCases, runTestCases } from './test-cases.js';
 
 export interface PolicyPaths {
   readonly model: string;
   readonly policy: string;
+  /** Test cases every new policy must pass before it goes live ("" for none). */
+  readonly tests?: string;
 }
 
 /** The indexed engine when the model has the default shape, else plain casbin (model-shape.ts). */
@@ -21,29 +27,131 @@ export async function buildEngine(paths: PolicyPaths): Promise<PolicyEngine> {
   return shape.indexable ? IndexedEngine.build(source) : CasbinEngine.build(source, shape.reason);
 }
 
+export class PolicyRejected extends Error {}
+
+/** Builds the engine and runs the test cases; throws PolicyRejected with one line per problem. */
+export async function buildTestedEngine(paths: PolicyPaths): Promise<PolicyEngine> {
+  let engine: PolicyEngine;
+  try {
+    engine = await buildEngine(paths);
+  } catch (err) {
+    if (err instanceof PolicySourceError) throw new PolicyRejected(err.describe());
+    throw err;
+  }
+  if (paths.tests) {
+    const { cases, problems } = loadTestCases(paths.tests);
+    const failures = runTestCases(engine, cases).filter((o) => !o.passed).map(describeFailure);
+    const all = [...problems, ...failures];
+    if (all.length > 0) throw new PolicyRejected(`${all.length} policy test problem(s): ${all.slice(0, 5).join('; ')}`);
+  }
+  return engine;
+}
+
+export type ReloadOutcome =
+  | { readonly result: 'loaded' | 'unchanged'; readonly version: string }
+  | { readonly result: 'failed'; readonly error: string; readonly version?: string };
+
+export interface ReloadFailure {
+  readonly at: string;
+  readonly error: string;
+}
+
 export class PolicyStore {
   private engine: PolicyEngine | undefined;
   private readonly listeners: Array<(engine: PolicyEngine) => void> = [];
+  private readonly reloadListeners: Array<(outcome: ReloadOutcome, reason: string) => void> = [];
+  private failure: ReloadFailure | undefined;
+  private running: Promise<ReloadOutcome> | undefined;
+  private again = false;
+  private watcher: PolicyWatcher | undefined;
 
   constructor(
     private readonly paths: PolicyPaths,
     private readonly log: Logger,
   ) {}
 
-  /** Loads the files; throws (and keeps the previous engine) when they are not valid. */
+  /** The first load: throws PolicyRejected (and serves nothing) when the policy is not valid. */
   async load(): Promise<PolicyEngine> {
-    const engine = await buildEngine(this.paths);
+    const engine = await buildTestedEngine(this.paths);
+    this.swap(engine);
+    return engine;
+  }
+
+  /**
+   * Re-reads the files. Never throws: a failure keeps the last good policy, is logged once and
+   * kept for /readyz until a later reload succeeds. Reloads never overlap; a change during one
+   * triggers one more afterwards.
+   */
+  reload(reason: string): Promise<ReloadOutcome> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.reloadOnce(reason).finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.reload(reason);
+      }
+    });
+    return this.running;
+  }
+
+  private async reloadOnce(reason: string): Promise<ReloadOutcome> {
+    let outcome: ReloadOutcome;
+    try {
+      const engine = await buildTestedEngine(this.paths);
+      const changed = engine.version !== this.engine?.version;
+      if (changed) this.swap(engine);
+      this.failure = undefined;
+      outcome = { result: changed ? 'loaded' : 'unchanged', version: engine.version };
+    } catch (err) {
+      const error = err instanceof PolicyRejected ? err.message : `unexpected: ${(err as Error).message}`;
+      this.failure = { at: new Date().toISOString(), error };
+      this.log.error({ reason, error, policy_version: this.engine?.version }, 'policy reload refused; the last good policy stays live');
+      outcome = { result: 'failed', error, version: this.engine?.version };
+    }
+    for (const listener of this.reloadListeners) listener(outcome, reason);
+    return outcome;
+  }
+
+  private swap(engine: PolicyEngine): void {
     const previous = this.engine?.version;
     this.engine = engine;
-    if (previous !== engine.version) {
-      this.log.info({ policy_version: engine.version, rules: engine.source.rules.length }, 'policy loaded');
-      for (const listener of this.listeners) listener(engine);
+    if (previous === engine.version) return;
+    this.log.info({ policy_version: engine.version, previous_version: previous, rules: engine.source.rules.length, evaluator: engine.evaluator }, 'policy loaded');
+    for (const listener of this.listeners) listener(engine);
+  }
+
+  /** Reloads on every change of the model, the policy file(s) or the test cases. */
+  watch(debounceMs: number): void {
+    if (this.watcher) return;
+    const files = [this.paths.model];
+    const folders: string[] = [];
+    for (const path of [this.paths.policy, this.paths.tests ?? '']) {
+      if (path === '' || !existsSync(path)) continue;
+      if (statSync(path).isDirectory()) folders.push(path);
+      else files.push(path);
     }
-    return engine;
+    this.watcher = new PolicyWatcher(files, folders, debounceMs, () => void this.reload('files changed'));
+    this.watcher.start();
+  }
+
+  stop(): void {
+    this.watcher?.stop();
+    this.watcher = undefined;
   }
 
   onChange(listener: (engine: PolicyEngine) => void): void {
     this.listeners.push(listener);
+  }
+
+  onReload(listener: (outcome: ReloadOutcome, reason: string) => void): void {
+    this.reloadListeners.push(listener);
+  }
+
+  lastFailure(): ReloadFailure | undefined {
+    return this.failure;
   }
 
   loaded(): boolean {

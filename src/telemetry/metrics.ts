@@ -19,6 +19,10 @@ export class Metrics {
   readonly redisErrors: Counter<'operation'>;
   readonly redisBreaker: Gauge<'state'>;
   readonly revocationUnknown: Counter;
+  readonly policyReloads: Counter<'result'>;
+  readonly replicaPolicyMismatch: Gauge;
+  readonly candidateDisagreements: Counter<'action' | 'live' | 'candidate'>;
+  readonly decisionLogLines: Counter<'decision'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -72,6 +76,29 @@ export class Metrics {
       registers,
     });
     for (const state of ['closed', 'open', 'half_open']) this.redisBreaker.set({ state }, state === 'closed' ? 1 : 0);
+    this.policyReloads = new Counter({
+      name: 'cpp_policy_reloads_total',
+      help: 'Policy reloads by result: loaded (new version live), unchanged, failed (the last good policy stays).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.replicaPolicyMismatch = new Gauge({
+      name: 'cpp_policy_replica_mismatch',
+      help: '1 while another replica announced a policy version this one cannot reproduce from its own files.',
+      registers,
+    });
+    this.candidateDisagreements = new Counter({
+      name: 'cpp_policy_candidate_disagreements_total',
+      help: 'Decisions where the candidate policy (policy.candidate) disagrees with the live one.',
+      labelNames: ['action', 'live', 'candidate'],
+      registers,
+    });
+    this.decisionLogLines = new Counter({
+      name: 'cpp_decision_log_lines_total',
+      help: 'Decision log lines written (every deny, sampled allows).',
+      labelNames: ['decision'],
+      registers,
+    });
     this.revocationUnknown = new Counter({
       name: 'cpp_revocation_unknown_total',
       help: 'Connects and refreshes answered without knowing whether the user is revoked (Redis unavailable).',

@@ -60,7 +60,7 @@ describe('bad input over HTTP', () => {
     assert.equal((await fetch(`${h.httpUrl}/healthz`)).status, 200);
     const ready = await fetch(`${h.httpUrl}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready' });
+    assert.deepEqual(await ready.json(), { status: 'ready', policy_version: h.app.policy.current().version });
     await h.http('/centrifugo/subscribe', subscribe(), auth);
     const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
     assert.match(metrics, /cpp_decisions_total\{event="subscribe",decision="error",code="403"\} \d+/);
@@ -72,7 +72,7 @@ describe('bad input over HTTP', () => {
     h.app.state.markDraining();
     const res = await fetch(`${h.httpUrl}/readyz`);
     assert.equal(res.status, 503);
-    assert.deepEqual(await res.json(), { status: 'not ready', reason: 'shutting down' });
+    assert.deepEqual(await res.json(), { status: 'not ready', reason: 'shutting down', policy_version: h.app.policy.current().version });
   });
 });
 

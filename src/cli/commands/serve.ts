@@ -1,5 +1,6 @@
 import { buildApp } from '../../app.js';
 import { PolicySourceError } from '../../policy/policy-source.js';
+import { PolicyRejected } from '../../policy/policy-store.js';
 import { configFlag, loadOrReport, type CliCommand } from '../command.js';
 
 export const serveCommand: CliCommand = {
@@ -15,6 +16,7 @@ export const serveCommand: CliCommand = {
       await app.start();
     } catch (err) {
       if (err instanceof PolicySourceError) out.error(err.describe());
+      else if (err instanceof PolicyRejected) out.error(`policy refused: ${err.message}`);
       else out.error(`cannot start: ${(err as Error).message}`);
       await app.stop();
       return 1;

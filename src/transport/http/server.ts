@@ -25,8 +25,8 @@ function operationsApp(deps: HttpServerDeps): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     const reason = deps.state.notReadyReason();
-    if (reason) res.status(503).json({ status: 'not ready', reason });
-    else res.json({ status: 'ready' });
+    if (reason) res.status(503).json({ status: 'not ready', reason, ...deps.state.details() });
+    else res.json({ status: 'ready', ...deps.state.details() });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
