@@ -3,6 +3,7 @@
  * overrides (clock, logger, ports 0) and get the same wiring as production.
  */
 import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
@@ -21,6 +22,7 @@ import type { HandlerDeps } from './handlers/handler.js';
 import { createHandlers } from './handlers/registry.js';
 import { PolicyDecider } from './policy/decider.js';
 import { PolicyStore } from './policy/policy-store.js';
+import { currentTraceId, DecisionLog } from './policy/decision-log.js';
 import { HttpRpcForwarder } from './rpc/forwarder.js';
 import { createLogger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -57,6 +59,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const metrics = overrides.metrics ?? new Metrics();
   const now = overrides.now ?? Date.now;
   const policy = new PolicyStore(config.policy, log);
+  // A candidate directory holds model.conf and *.csv; it is never tested or enforced, only compared.
+  const candidate =
+    config.policy.candidate === ''
+      ? undefined
+      : new PolicyStore({ model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate }, log.child({ policy: 'candidate' }));
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,
     last_reload_error: policy.lastFailure(),
@@ -73,7 +80,30 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes);
   const deps: HandlerDeps = {
     config,
-    decider: new PolicyDecider(policy, cache, config.policy.mode),
+    decider: new PolicyDecider(policy, cache, {
+      mode: config.policy.mode,
+      candidate,
+      decisionLog: new DecisionLog(log.child({ component: 'decision_log' }), config.policy.decision_log.allow_sample, (decision) =>
+        metrics.decisionLogLines.inc({ decision }),
+      ),
+      onDisagreement: (query, live, other, candidateVersion) => {
+        metrics.candidateDisagreements.inc({ action: query.action, live: live ? 'allow' : 'deny', candidate: other ? 'allow' : 'deny' });
+        log.warn(
+          {
+            user: query.user,
+            roles: query.roles,
+            action: query.action,
+            object: query.object,
+            live: live ? 'allow' : 'deny',
+            candidate: other ? 'allow' : 'deny',
+            policy_version: policy.current().version,
+            candidate_version: candidateVersion,
+            trace_id: currentTraceId(),
+          },
+          'candidate policy disagrees',
+        );
+      },
+    }),
     authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, undefined, redis),
     revocations: redis ? new RedisRevocations(redis, () => metrics.revocationUnknown.inc()) : noRevocations,
     rpc,
@@ -137,6 +167,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async start() {
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
+      if (candidate) {
+        const outcome = await candidate.reload('start');
+        if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
+        if (config.policy.watch) candidate.watch(config.policy.debounce);
+      }
       if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');
       const httpPort = await listenHttp();
       state.markListening('http');
@@ -153,6 +188,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async stop() {
       state.markDraining();
       policy.stop();
+      candidate?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       const drained = Promise.all([

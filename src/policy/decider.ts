@@ -4,6 +4,7 @@
  */
 import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
+import type { DecisionLog } from './decision-log.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
 export interface Verdict {
@@ -21,19 +22,34 @@ export interface EngineHolder {
   current(): PolicyEngine;
 }
 
+export interface DeciderOptions {
+  readonly mode: 'enforce' | 'shadow';
+  /** A candidate policy evaluated beside the live one; it never changes an answer. */
+  readonly candidate?: EngineHolder & { loaded(): boolean };
+  readonly decisionLog?: DecisionLog;
+  readonly onDisagreement?: (query: PolicyQuery, live: boolean, candidate: boolean, candidateVersion: string) => void;
+}
+
 export class PolicyDecider {
   constructor(
     private readonly engines: EngineHolder,
     private readonly cache: DecisionCache,
-    private readonly mode: 'enforce' | 'shadow',
+    private readonly options: DeciderOptions,
   ) {}
 
   async decide(query: PolicyQuery): Promise<Verdict> {
     const engine = this.engines.current();
     const key = cacheKey(engine.version, query);
     const { allowed: policyAllowed, tier } = await this.cache.lookup(key, () => engine.decide(query));
-    const cached = tier !== 'none';
-    return { allowed: this.mode === 'shadow' ? true : policyAllowed, policyAllowed, version: engine.version, cached, cacheTier: tier };
+    const shadow = this.options.mode === 'shadow';
+    this.options.decisionLog?.record(query, policyAllowed, engine, shadow);
+    const candidate = this.options.candidate;
+    if (candidate?.loaded()) {
+      const other = candidate.current();
+      const candidateAllowed = other.decide(query);
+      if (candidateAllowed !== policyAllowed) this.options.onDisagreement?.(query, policyAllowed, candidateAllowed, other.version);
+    }
+    return { allowed: shadow ? true : policyAllowed, policyAllowed, version: engine.version, cached: tier !== 'none', cacheTier: tier };
   }
 }
 
