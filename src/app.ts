@@ -23,6 +23,7 @@ import { createHandlers } from './handlers/registry.js';
 import { PolicyDecider } from './policy/decider.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { currentTraceId, DecisionLog } from './policy/decision-log.js';
+import { ReplicaSync } from './policy/replica-sync.js';
 import { HttpRpcForwarder } from './rpc/forwarder.js';
 import { createLogger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -115,6 +116,13 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     metrics.policyInfo.set({ version: engine.version }, 1);
   });
 
+  const replicas =
+    redis && config.cache.redis_url !== ''
+      ? new ReplicaSync(policy, redis, config.cache.redis_url, log.child({ component: 'policy_sync' }), (mismatch) =>
+          metrics.replicaPolicyMismatch.set(mismatch ? 1 : 0),
+        )
+      : undefined;
+
   const handlers = createHandlers(deps);
   const instrumentDeps = {
     log,
@@ -167,6 +175,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async start() {
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
+      await replicas?.start();
       if (candidate) {
         const outcome = await candidate.reload('start');
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
@@ -188,6 +197,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async stop() {
       state.markDraining();
       policy.stop();
+      replicas?.stop();
       candidate?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
