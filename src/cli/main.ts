@@ -5,12 +5,13 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand, Out } from './command.js';
 import { checkCommand } from './commands/check.js';
+import { diffCommand } from './commands/diff.js';
 import { explainCommand } from './commands/explain.js';
 import { revokeCommand } from './commands/revoke.js';
 import { serveCommand } from './commands/serve.js';
 import { testCommand } from './commands/test.js';
 
-const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, revokeCommand];
+const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2;
