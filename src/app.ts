@@ -25,6 +25,7 @@ import { PolicyStore } from './policy/policy-store.js';
 import { currentTraceId, DecisionLog } from './policy/decision-log.js';
 import { ReplicaSync } from './policy/replica-sync.js';
 import { HttpRpcForwarder } from './rpc/forwarder.js';
+import { RouteReloader } from './rpc/route-reloader.js';
 import { createLogger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { callerCheck } from './transport/caller-auth.js';
@@ -40,6 +41,8 @@ export interface AppOverrides {
   readonly cache?: DecisionCache;
   /** Replaces the Redis store built from cache.redis_url (tests point it at a throwaway server). */
   readonly redis?: RedisStore;
+  /** The config file, watched for rpc.routes changes when rpc.watch is on. */
+  readonly configFile?: string;
   readonly metrics?: Metrics;
 }
 
@@ -78,7 +81,16 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       redis,
       counters: { count: (tier, result) => metrics.cacheRequests.inc({ tier, result }) },
     });
-  const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes);
+  const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes, config.rpc.breaker, {
+    onUpstream: (route, status, seconds) => metrics.upstreamDuration.observe({ route, status }, seconds),
+    onBreaker: (origin, state) => {
+      for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ origin, state: s }, s === state ? 1 : 0);
+      log.warn({ origin, state }, 'rpc upstream breaker changed state');
+    },
+  });
+  const routes = overrides.configFile
+    ? new RouteReloader(overrides.configFile, config, rpc, log.child({ component: 'rpc_routes' }), (result) => metrics.routeReloads.inc({ result }))
+    : undefined;
   const deps: HandlerDeps = {
     config,
     decider: new PolicyDecider(policy, cache, {
@@ -176,6 +188,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
       await replicas?.start();
+      if (config.rpc.watch) routes?.start(config.policy.debounce);
       if (candidate) {
         const outcome = await candidate.reload('start');
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
@@ -198,6 +211,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       state.markDraining();
       policy.stop();
       replicas?.stop();
+      routes?.stop();
       candidate?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');

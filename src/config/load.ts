@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
+import { schemaProblem } from '../rpc/params-validator.js';
 import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -121,6 +122,15 @@ function crossCheck(config: Config): string[] {
     const star = route.method.indexOf('*');
     if (star >= 0 && star !== route.method.length - 1) {
       problems.push(`rpc.routes[${i}].method: "*" may only end a method prefix, got "${route.method}"`);
+    }
+    if (route.retries > 0 && !route.idempotent) {
+      problems.push(`rpc.routes[${i}].retries: only idempotent routes are retried (set idempotent: true if repeating a call is safe)`);
+    }
+    for (const key of ['params_schema', 'result_schema'] as const) {
+      const schema = route[key];
+      if (schema === undefined) continue;
+      const problem = schemaProblem(schema);
+      if (problem) problems.push(`rpc.routes[${i}].${key}: ${problem}`);
     }
   });
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {

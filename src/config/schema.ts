@@ -173,13 +173,32 @@ export const configSchema = z
           .array(
             z
               .object({
+                /** Exact (`tasks.get_stats`, `tasks:get`) or a prefix ending in `*` (`tasks.*`, `tasks:*`). */
                 method: z.string().min(1),
                 upstream: z.string().url(),
                 timeout: duration.default('1s'),
+                /** Headers Centrifugo forwarded that this upstream may see (an allow-list; lowercase). */
+                headers: z.array(z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase())).default([]),
+                /** JSON Schema the call's data must satisfy before any upstream call. */
+                params_schema: z.record(z.unknown()).optional(),
+                /** JSON Schema of the answer; only used by the `types` command. */
+                result_schema: z.record(z.unknown()).optional(),
+                /** Safe to repeat: failed attempts (unreachable, 5xx) are retried within the timeout. */
+                idempotent: z.boolean().default(false),
+                retries: z.number().int().min(0).max(5).default(0),
+                /** Calls in flight to this route at once; more get 429 too many requests (temporary). */
+                max_concurrency: z.number().int().positive().default(100),
               })
               .strict(),
           )
           .default([]),
+        /** Per upstream origin: after `failures` failures in a row, calls fail fast (503) for `cooldown`. */
+        breaker: z
+          .object({ failures: z.number().int().positive().default(5), cooldown: duration.default('10s') })
+          .strict()
+          .default({}),
+        /** Re-read rpc.routes when the config file changes (other keys need a restart). */
+        watch: z.boolean().default(true),
       })
       .strict()
       .default({}),

@@ -10,7 +10,7 @@ import type { PolicyEngine } from './engine.js';
 import { IndexedEngine } from './indexed-engine.js';
 import { modelShape } from './model-shape.js';
 import { loadPolicySource, PolicySourceError } from './policy-source.js';
-import { PolicyWatcher } from './policy-watcher.js';
+import { FileWatcher } from '../core/file-watcher.js';
 import { describeFailure, loadTestCases, runTestCases } from './test-cases.js';
 
 export interface PolicyPaths {
@@ -63,7 +63,7 @@ export class PolicyStore {
   private failure: ReloadFailure | undefined;
   private running: Promise<ReloadOutcome> | undefined;
   private again = false;
-  private watcher: PolicyWatcher | undefined;
+  private watcher: FileWatcher | undefined;
 
   constructor(
     private readonly paths: PolicyPaths,
@@ -133,7 +133,7 @@ export class PolicyStore {
       if (statSync(path).isDirectory()) folders.push(path);
       else files.push(path);
     }
-    this.watcher = new PolicyWatcher(files, folders, debounceMs, () => void this.reload('files changed'));
+    this.watcher = new FileWatcher(files, folders, debounceMs, () => void this.reload('files changed'));
     this.watcher.start();
   }
 

@@ -1,9 +1,13 @@
 /**
  * Forwards an allowed RPC call to its upstream: the call's data is the POST body, the identity
- * travels in headers. Failures map to the CONTRACT's temporary 502/503/504 errors.
+ * travels in headers. Before the call: the route's params schema and concurrency limit; around
+ * it: a circuit breaker per upstream origin and, for idempotent routes, retries within the
+ * route's timeout. Failures map to the CONTRACT's temporary 502/503/504 errors.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest, Agent } from 'undici';
-import type { Codes } from '../config/schema.js';
+import { Breaker } from '../cache/breaker.js';
+import type { Codes, Config } from '../config/schema.js';
 import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
@@ -11,14 +15,20 @@ import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
 const MAX_UPSTREAM_BODY = 1024 * 1024;
+const RETRY_BACKOFF_MS = 25;
 
 export interface RpcForwarder {
   find(method: string): Route | undefined;
   forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>>;
+  /** Swaps in new routes (config reload); calls in flight finish on the old ones. */
+  replaceRoutes(routes: Config['rpc']['routes']): void;
   close(): Promise<void>;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+type Answer = Codes['internal'];
+
+/** One attempt's outcome: an answer for the client, or a failure that may be retried. */
+type Attempt = { readonly decision: Decision<RpcResult> } | { readonly failure: Answer; readonly retryable: boolean; readonly upstreamDown: boolean };
 
 function isApplicationError(value: unknown): value is { error: { code: number; message: string; temporary?: boolean } } {
   if (value === null || typeof value !== 'object' || !('error' in value)) return false;
@@ -28,13 +38,21 @@ function isApplicationError(value: unknown): value is { error: { code: number; m
   return Number.isInteger(code) && (code as number) >= 400 && (code as number) <= 1999 && typeof message === 'string';
 }
 
+export interface ForwarderEvents {
+  readonly onUpstream?: (route: string, status: string, seconds: number) => void;
+  readonly onBreaker?: (origin: string, state: string) => void;
+}
+
 export class HttpRpcForwarder implements RpcForwarder {
-  private readonly table: RouteTable;
+  private table: RouteTable;
+  private readonly breakers = new Map<string, Breaker>();
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
 
   constructor(
-    routes: ConstructorParameters<typeof RouteTable>[0],
+    routes: Config['rpc']['routes'],
     private readonly codes: Codes,
+    private readonly breakerConfig: Config['rpc']['breaker'] = { failures: 5, cooldown: 10_000 },
+    private readonly events: ForwarderEvents = {},
   ) {
     this.table = new RouteTable(routes);
   }
@@ -43,56 +61,138 @@ export class HttpRpcForwarder implements RpcForwarder {
     return this.table.find(method);
   }
 
+  replaceRoutes(routes: Config['rpc']['routes']): void {
+    this.table = new RouteTable(routes);
+  }
+
   async forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
-    const headers: Record<string, string> = {
-      'content-type': request.binary ? 'application/octet-stream' : 'application/json',
-      'x-centrifugo-user': request.user,
-      'x-centrifugo-client': request.client,
-      'x-centrifugo-method': request.method,
-      'x-centrifugo-roles': JSON.stringify(roles),
-    };
-    if (request.meta !== undefined) headers['x-centrifugo-meta'] = JSON.stringify(request.meta);
-    if (ctx.traceparent) headers.traceparent = ctx.traceparent;
-    const body = request.data?.bytes ?? (request.binary ? Buffer.alloc(0) : Buffer.from('null'));
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(route.timeoutMs)]);
-    let response;
+    const invalid = this.paramsProblem(route, request);
+    if (invalid) return fail({ ...this.codes.bad_request, message: `${this.codes.bad_request.message}: ${invalid}` });
+    if (!route.limit.tryAcquire()) return fail(this.codes.too_many_requests);
     try {
-      response = await httpRequest(route.upstream, { method: 'POST', headers, body, signal, dispatcher: this.agent });
-    } catch (err) {
-      return fail(this.failureCode(err));
-    }
-    try {
-      const bytes = Buffer.from(await response.body.arrayBuffer());
-      if (response.statusCode >= 500 || response.statusCode < 200 || response.statusCode >= 300) {
-        ctx.log.warn({ upstream: route.upstream, status: response.statusCode }, 'rpc upstream answered with an error status');
-        return fail(this.codes.upstream_error);
-      }
-      if (bytes.length > MAX_UPSTREAM_BODY) return fail(this.codes.upstream_error);
-      if (request.binary) return allow(bytes.length > 0 ? { data: { bytes } } : {});
-      if (bytes.length === 0) return allow({});
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(bytes.toString('utf8'));
-      } catch {
-        return fail(this.codes.upstream_error);
-      }
-      if (isApplicationError(parsed)) {
-        return fail({ code: parsed.error.code, message: parsed.error.message, temporary: parsed.error.temporary === true });
-      }
-      return allow(parsed === null ? {} : { data: { bytes: Buffer.from(JSON.stringify(parsed)) } });
-    } catch (err) {
-      return fail(this.failureCode(err));
+      return await this.withRetries(route, request, roles, ctx);
+    } finally {
+      route.limit.release();
     }
   }
 
-  private failureCode(err: unknown) {
+  private paramsProblem(route: Route, request: RpcRequest): string | undefined {
+    if (!route.checkParams) return undefined;
+    if (request.binary) return 'binary data cannot be checked against the route\'s params_schema';
+    let params: unknown = null;
+    if (request.data) {
+      try {
+        params = request.data.parsed ?? JSON.parse(request.data.bytes.toString('utf8'));
+      } catch {
+        return 'data is not JSON';
+      }
+    }
+    return route.checkParams(params);
+  }
+
+  private breakerFor(upstream: string): Breaker {
+    const origin = new URL(upstream).origin;
+    let breaker = this.breakers.get(origin);
+    if (!breaker) {
+      breaker = new Breaker({
+        failures: this.breakerConfig.failures,
+        cooldownMs: this.breakerConfig.cooldown,
+        onStateChange: (state) => this.events.onBreaker?.(origin, state),
+      });
+      this.breakers.set(origin, breaker);
+    }
+    return breaker;
+  }
+
+  private async withRetries(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
+    const breaker = this.breakerFor(route.upstream);
+    const deadline = performance.now() + route.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      // An open breaker answers at once: a dead upstream must not cost every caller its timeout.
+      if (!breaker.allows()) return fail(this.codes.upstream_unavailable);
+      const outcome = await this.attempt(route, request, roles, ctx, deadline - performance.now());
+      if ('decision' in outcome) {
+        breaker.succeeded();
+        return outcome.decision;
+      }
+      if (outcome.upstreamDown) breaker.failed();
+      else breaker.succeeded();
+      const backoff = RETRY_BACKOFF_MS * (attempt + 1);
+      if (!outcome.retryable || attempt >= route.retries || deadline - performance.now() <= backoff) return fail(outcome.failure);
+      await sleep(backoff);
+    }
+  }
+
+  private headersFor(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Record<string, string> {
+    const headers: Record<string, string> = {};
+    // Allow-listed headers first, so they can never replace the identity headers below.
+    for (const name of route.headers) {
+      const value = request.headers.get(name);
+      if (value !== undefined) headers[name] = value;
+    }
+    headers['content-type'] = request.binary ? 'application/octet-stream' : 'application/json';
+    headers['x-centrifugo-user'] = request.user;
+    headers['x-centrifugo-client'] = request.client;
+    headers['x-centrifugo-method'] = request.method;
+    headers['x-centrifugo-roles'] = JSON.stringify(roles);
+    if (request.meta !== undefined) headers['x-centrifugo-meta'] = JSON.stringify(request.meta);
+    if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+    return headers;
+  }
+
+  private async attempt(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, remainingMs: number): Promise<Attempt> {
+    const started = performance.now();
+    const report = (status: string) => this.events.onUpstream?.(route.method, status, (performance.now() - started) / 1000);
+    if (remainingMs <= 0) return { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true };
+    const body = request.data?.bytes ?? (request.binary ? Buffer.alloc(0) : Buffer.from('null'));
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.ceil(remainingMs))]);
+    let response;
+    try {
+      response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx), body, signal, dispatcher: this.agent });
+    } catch (err) {
+      const timedOut = this.timedOut(err);
+      report(timedOut ? 'timeout' : 'unreachable');
+      return timedOut
+        ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
+        : { failure: this.codes.upstream_unavailable, retryable: true, upstreamDown: true };
+    }
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.body.arrayBuffer());
+    } catch (err) {
+      report(this.timedOut(err) ? 'timeout' : 'unreachable');
+      return { failure: this.timedOut(err) ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
+    }
+    report(String(response.statusCode));
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      ctx.log.warn({ route: route.method, status: response.statusCode }, 'rpc upstream answered with an error status');
+      const serverError = response.statusCode >= 500;
+      return { failure: this.codes.upstream_error, retryable: serverError, upstreamDown: serverError };
+    }
+    return { decision: this.answer(bytes, request.binary) };
+  }
+
+  /** The upstream's 2xx body as Centrifugo's RPC result, or its application error. */
+  private answer(bytes: Buffer, binary: boolean): Decision<RpcResult> {
+    if (bytes.length > MAX_UPSTREAM_BODY) return fail(this.codes.upstream_error);
+    if (binary) return allow(bytes.length > 0 ? { data: { bytes } } : {});
+    if (bytes.length === 0) return allow({});
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return fail(this.codes.upstream_error);
+    }
+    if (isApplicationError(parsed)) {
+      return fail({ code: parsed.error.code, message: parsed.error.message, temporary: parsed.error.temporary === true });
+    }
+    return allow(parsed === null ? {} : { data: { bytes: Buffer.from(JSON.stringify(parsed)) } });
+  }
+
+  private timedOut(err: unknown): boolean {
     const name = (err as Error)?.name;
     const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-    if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return this.codes.upstream_timeout;
-    }
-    if (code && UNREACHABLE.has(code)) return this.codes.upstream_unavailable;
-    return this.codes.upstream_unavailable;
+    return name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   }
 
   async close(): Promise<void> {

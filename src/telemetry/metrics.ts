@@ -2,7 +2,7 @@
  * Prometheus metrics on a registry owned by the app (no globals, so tests can build several
  * apps). Names follow Centrifugo's own `centrifugo_proxy_*` style.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FastCounter, FastHistogram } from './hot-metrics.js';
 
 export class Metrics {
@@ -23,6 +23,9 @@ export class Metrics {
   readonly replicaPolicyMismatch: Gauge;
   readonly candidateDisagreements: Counter<'action' | 'live' | 'candidate'>;
   readonly decisionLogLines: Counter<'decision'>;
+  readonly upstreamDuration: Histogram<'route' | 'status'>;
+  readonly upstreamBreaker: Gauge<'origin' | 'state'>;
+  readonly routeReloads: Counter<'result'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -97,6 +100,25 @@ export class Metrics {
       name: 'cpp_decision_log_lines_total',
       help: 'Decision log lines written (every deny, sampled allows).',
       labelNames: ['decision'],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'cpp_upstream_duration_seconds',
+      help: 'RPC upstream calls by route and outcome (HTTP status, timeout, unreachable).',
+      labelNames: ['route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.upstreamBreaker = new Gauge({
+      name: 'cpp_upstream_breaker_state',
+      help: 'RPC upstream circuit breaker per origin: 1 for the current state (closed, open, half_open).',
+      labelNames: ['origin', 'state'],
+      registers,
+    });
+    this.routeReloads = new Counter({
+      name: 'cpp_rpc_route_reloads_total',
+      help: 'Config file changes applied to rpc.routes, by result (loaded, unchanged, failed).',
+      labelNames: ['result'],
       registers,
     });
     this.revocationUnknown = new Counter({

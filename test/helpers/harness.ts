@@ -55,7 +55,7 @@ function wireClient(): ServiceClientConstructor {
 export async function startHarness(configYaml: string, overrides: AppOverrides = {}): Promise<Harness> {
   const file = writeConfig(configYaml);
   const config = parseConfig(configYaml, file);
-  const app = buildApp(config, { log: pino({ level: 'silent' }), ...overrides });
+  const app = buildApp(config, { log: pino({ level: 'silent' }), configFile: file, ...overrides });
   const { httpPort, grpcPort } = await app.start();
   const Ctor = wireClient();
   const grpc = new Ctor(`127.0.0.1:${grpcPort}`, credentials.createInsecure()) as Harness['grpc'];

@@ -11,7 +11,7 @@ export const serveCommand: CliCommand = {
   async run(flags, out) {
     const loaded = loadOrReport(configFlag(flags), out);
     if (!loaded) return 1;
-    const app = buildApp(loaded.config);
+    const app = buildApp(loaded.config, { configFile: loaded.file });
     try {
       await app.start();
     } catch (err) {

@@ -1,12 +1,13 @@
 /**
- * Watches the policy files for changes. Editors and deploy tools replace files by renaming a
- * new one over the old, which ends a watch on the file itself, so the folders are watched and
- * events are filtered by name. Changes are debounced: one reload after the last write settles.
+ * Watches files (policy files, the config file) for changes. Editors and deploy tools replace
+ * files by renaming a new one over the old, which ends a watch on the file itself, so the
+ * folders are watched and events are filtered by name. Changes are debounced: one reload after
+ * the last write settles.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
-export class PolicyWatcher {
+export class FileWatcher {
   private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
 
