@@ -18,6 +18,8 @@ export const FIXTURES = resolve(ROOT, '../shared/reference/fixtures');
 export interface Harness {
   readonly app: App;
   readonly httpUrl: string;
+  /** The config file the app was started from (tests may edit it). */
+  readonly configFile: string;
   readonly grpcPort: number;
   readonly grpc: Client & Record<string, (...args: unknown[]) => unknown>;
   http(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
@@ -63,6 +65,7 @@ export async function startHarness(configYaml: string, overrides: AppOverrides =
   return {
     app,
     httpUrl,
+    configFile: file,
     grpcPort: grpcPort as number,
     grpc,
     async http(path, body, headers = {}) {
