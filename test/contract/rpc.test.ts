@@ -35,7 +35,11 @@ async function startUpstream() {
       };
       if (path === '/slow') setTimeout(() => json(200, { late: true }), 800);
       else if (path === '/crash') json(500, { oops: true });
-      else if (path === '/flaky') flakyFailures-- > 0 ? json(503, {}) : json(200, { ok: true });
+      else if (path === '/flaky') {
+        const fail = flakyFailures > 0;
+        flakyFailures -= 1;
+        json(fail ? 503 : 200, fail ? {} : { ok: true });
+      }
       else if (path === '/hold') hold.push(() => json(200, { held: true }));
       else json(200, { path, method: req.headers['x-centrifugo-method'], params: body === '' ? null : JSON.parse(body) });
     });
