@@ -10,8 +10,9 @@ import { explainCommand } from './commands/explain.js';
 import { revokeCommand } from './commands/revoke.js';
 import { serveCommand } from './commands/serve.js';
 import { testCommand } from './commands/test.js';
+import { typesCommand } from './commands/types.js';
 
-const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand];
+const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2;

@@ -3,8 +3,13 @@
  * are compiled once when the routes load; a call only runs the compiled function.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
+// ajv-formats is CommonJS: under NodeNext the function is the module's `default` property.
+type AddFormats = (instance: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+addFormats(ajv);
 
 export type ParamsCheck = (data: unknown) => string | undefined;
 

@@ -234,3 +234,26 @@ rpc:
     }
   });
 });
+
+describe('types command', () => {
+  it('declares every route with a schema: params, result, and prefix routes as template literal keys', async () => {
+    const { routeTypes } = await import('../../src/cli/commands/types.js');
+    const { configSchema } = await import('../../src/config/schema.js');
+    const config = configSchema.parse({
+      rpc: {
+        routes: [
+          { method: 'tasks.create', upstream: 'http://x/rpc', params_schema: { type: 'object', required: ['title'], properties: { title: { type: 'string' } } }, result_schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+          { method: 'reports.*', upstream: 'http://x/rpc', params_schema: { type: 'object', properties: { from: { type: 'string' } } } },
+          { method: 'untyped', upstream: 'http://x/rpc' },
+        ],
+      },
+    });
+    const text = await routeTypes(config.rpc.routes, 'config.yaml');
+    assert.ok(text.includes('export interface TasksCreateParams {\n  title: string;\n}'), text);
+    assert.ok(text.includes('export interface TasksCreateResult {\n  id: string;\n}'), text);
+    assert.ok(text.includes('export type ReportsAnyResult = unknown;'), text);
+    assert.ok(text.includes('  "tasks.create": { params: TasksCreateParams; result: TasksCreateResult };'), text);
+    assert.ok(text.includes('  [method: `reports.${string}`]: { params: ReportsAnyParams; result: ReportsAnyResult };'), text);
+    assert.ok(!text.includes('untyped'));
+  });
+});
