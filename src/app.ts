@@ -22,7 +22,7 @@ import type { HandlerDeps } from './handlers/handler.js';
 import { createHandlers } from './handlers/registry.js';
 import { PolicyDecider } from './policy/decider.js';
 import { PolicyStore } from './policy/policy-store.js';
-import { currentTraceId, DecisionLog } from './policy/decision-log.js';
+import { DecisionLog } from './policy/decision-log.js';
 import { ReplicaSync } from './policy/replica-sync.js';
 import { HttpRpcForwarder } from './rpc/forwarder.js';
 import { RouteReloader } from './rpc/route-reloader.js';
@@ -111,7 +111,6 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
             candidate: other ? 'allow' : 'deny',
             policy_version: policy.current().version,
             candidate_version: candidateVersion,
-            trace_id: currentTraceId(),
           },
           'candidate policy disagrees',
         );
@@ -141,6 +140,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     metrics,
     codes: config.codes,
     timeoutMs: (event: EventName) => (event === 'rpc' ? undefined : config.server.decision_timeout),
+    includeUser: config.telemetry.include_user,
   };
   const dispatcher = Object.fromEntries(
     EVENTS.map((event) => [event, instrument(event, handlers[event] as never, instrumentDeps)]),

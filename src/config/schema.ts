@@ -218,6 +218,13 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    telemetry: z
+      .object({
+        /** Put user IDs on trace spans (enduser.id). Off by default: traces often leave the security boundary. */
+        include_user: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

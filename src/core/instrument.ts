@@ -8,6 +8,8 @@ import type { Codes } from '../config/schema.js';
 import type { Handler, HandlerContext } from '../handlers/handler.js';
 import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { parentFrom, tracer, tracingEnabled } from '../telemetry/tracing.js';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { decisionCode, fail, type Decision } from './decision.js';
 import type { EventName } from './events.js';
@@ -30,6 +32,8 @@ export interface InstrumentDeps {
   readonly codes: Codes;
   /** No timeout for rpc: its routes carry their own upstream timeouts. */
   readonly timeoutMs: (event: EventName) => number | undefined;
+  /** telemetry.include_user: put user IDs on spans. */
+  readonly includeUser?: boolean;
 }
 
 class DecisionTimeout extends Error {}
@@ -58,7 +62,7 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     duration.observe(seconds);
     counted.inc();
   };
-  return async (request, call) => {
+  const answer = async (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
     const started = performance.now();
     deps.metrics.inflightNow[call.transport] += 1;
     // Transports pass a signal only where work can be cancelled (rpc); the rest get one that never fires.
@@ -87,4 +91,28 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     record(call.transport, decision, (performance.now() - started) / 1000);
     return decision;
   };
+
+  const spanName = `centrifugo.proxy ${event}`;
+  /** The event's span: child of the traceparent Centrifugo forwarded; handlers' spans nest in it. */
+  const traced = (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
+    const parent = parentFrom(call.traceparent);
+    const target = request as { channel?: string; method?: string; user?: string };
+    const span = tracer().startSpan(spanName, { kind: SpanKind.SERVER, attributes: { 'centrifugo.event': event, 'centrifugo.transport': call.transport } }, parent);
+    if (target.channel !== undefined) span.setAttribute('centrifugo.channel', target.channel);
+    if (target.method !== undefined) span.setAttribute('rpc.method', target.method);
+    if (deps.includeUser && target.user !== undefined) span.setAttribute('enduser.id', target.user);
+    return context.with(trace.setSpan(parent, span), async () => {
+      const decision = await answer(request, call);
+      span.setAttributes({ 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) });
+      if (deps.includeUser && decision.kind === 'result' && event === 'connect') {
+        const user = (decision.result as { user?: string }).user;
+        if (user !== undefined) span.setAttribute('enduser.id', user);
+      }
+      if (decision === internal) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+      span.end();
+      return decision;
+    });
+  };
+
+  return (request, call) => (tracingEnabled() ? traced(request, call) : answer(request, call));
 }

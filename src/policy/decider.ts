@@ -4,6 +4,7 @@
  */
 import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
+import { annotate, inSpan, tracingEnabled } from '../telemetry/tracing.js';
 import type { DecisionLog } from './decision-log.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
@@ -40,7 +41,16 @@ export class PolicyDecider {
   async decide(query: PolicyQuery): Promise<Verdict> {
     const engine = this.engines.current();
     const key = cacheKey(engine.version, query);
-    const { allowed: policyAllowed, tier } = await this.cache.lookup(key, () => engine.decide(query));
+    const lookup = () => this.cache.lookup(key, () => engine.decide(query));
+    const { allowed: policyAllowed, tier } = tracingEnabled()
+      ? await inSpan('policy.decide', async (span) => {
+          const found = await lookup();
+          const attributes = { 'policy.version': engine.version, 'policy.action': query.action, 'cache.tier': found.tier, 'policy.allowed': found.allowed };
+          span?.setAttributes(attributes);
+          return found;
+        })
+      : await lookup();
+    if (tracingEnabled()) annotate({ 'policy.version': engine.version, 'cache.tier': tier });
     const shadow = this.options.mode === 'shadow';
     this.options.decisionLog?.record(query, policyAllowed, engine, shadow);
     const candidate = this.options.candidate;

@@ -4,18 +4,11 @@
  * refused?" from the logs. Only the policy question is logged (user, roles, action, object):
  * never tokens, payloads, connection info or headers.
  */
-import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 import type { PolicyRule } from './policy-source.js';
 
 export const describeRule = (rule: PolicyRule): string => `${rule.location.file}:${rule.location.line}: ${[rule.ptype, ...rule.values].join(', ')}`;
-
-/** The current trace id, when a span is active (tracing on). */
-export function currentTraceId(): string | undefined {
-  const context = trace.getActiveSpan()?.spanContext();
-  return context && trace.isSpanContextValid(context) ? context.traceId : undefined;
-}
 
 export class DecisionLog {
   constructor(
@@ -39,7 +32,7 @@ export class DecisionLog {
         object: query.object,
         rule: explanation.deciding[0] ? describeRule(explanation.deciding[0]) : 'no rule matched (default deny)',
         policy_version: engine.version,
-        trace_id: currentTraceId(),
+        // trace_id and span_id come from the logger's mixin (telemetry/logger.ts) when a span is active.
         // In shadow mode the answer was an allow whatever the policy said.
         ...(shadow ? { answered: 'allow (shadow mode)' } : {}),
       },

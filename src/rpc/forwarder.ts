@@ -11,6 +11,7 @@ import type { Codes, Config } from '../config/schema.js';
 import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
+import { inSpan, traceHeaders, tracingEnabled } from '../telemetry/tracing.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -110,7 +111,15 @@ export class HttpRpcForwarder implements RpcForwarder {
     for (let attempt = 0; ; attempt++) {
       // An open breaker answers at once: a dead upstream must not cost every caller its timeout.
       if (!breaker.allows()) return fail(this.codes.upstream_unavailable);
-      const outcome = await this.attempt(route, request, roles, ctx, deadline - performance.now());
+      const remaining = deadline - performance.now();
+      const outcome = tracingEnabled()
+        ? await inSpan('rpc.upstream', async (span) => {
+            span?.setAttributes({ 'rpc.method': request.method, 'rpc.attempt': attempt + 1, 'server.address': new URL(route.upstream).host });
+            const result = await this.attempt(route, request, roles, ctx, remaining);
+            span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'failed');
+            return result;
+          })
+        : await this.attempt(route, request, roles, ctx, remaining);
       if ('decision' in outcome) {
         breaker.succeeded();
         return outcome.decision;
@@ -136,7 +145,9 @@ export class HttpRpcForwarder implements RpcForwarder {
     headers['x-centrifugo-method'] = request.method;
     headers['x-centrifugo-roles'] = JSON.stringify(roles);
     if (request.meta !== undefined) headers['x-centrifugo-meta'] = JSON.stringify(request.meta);
-    if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+    // With tracing on, the upstream's parent is our upstream-call span; otherwise Centrifugo's traceparent passes through.
+    if (tracingEnabled()) Object.assign(headers, traceHeaders());
+    else if (ctx.traceparent) headers.traceparent = ctx.traceparent;
     return headers;
   }
 
