@@ -116,7 +116,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         );
       },
     }),
-    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, undefined, redis),
+    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis),
     revocations: redis ? new RedisRevocations(redis, () => metrics.revocationUnknown.inc()) : noRevocations,
     rpc,
     now,

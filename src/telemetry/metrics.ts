@@ -26,6 +26,7 @@ export class Metrics {
   readonly upstreamDuration: Histogram<'route' | 'status'>;
   readonly upstreamBreaker: Gauge<'origin' | 'state'>;
   readonly routeReloads: Counter<'result'>;
+  readonly jwksFetches: Counter<'result'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -118,6 +119,12 @@ export class Metrics {
     this.routeReloads = new Counter({
       name: 'cpp_rpc_route_reloads_total',
       help: 'Config file changes applied to rpc.routes, by result (loaded, unchanged, failed).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.jwksFetches = new Counter({
+      name: 'cpp_jwks_fetches_total',
+      help: 'Fetches of the remote JWKS (auth.jwt.jwks_url), by result (ok, failed).',
       labelNames: ['result'],
       registers,
     });
