@@ -1,8 +1,11 @@
-// The service itself, from the config file in BENCH_CONFIG (default: the bundled one).
+// The service itself, from the config file in BENCH_CONFIG (default: the bundled one). Tracing
+// starts first when OTEL_* asks for it, as in src/main.ts.
 import pino from 'pino';
-import { buildApp } from '../../src/app.js';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../../src/config/load.js';
+import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 
+await startTracing();
+const { buildApp } = await import('../../src/app.js');
+const { DEFAULT_CONFIG_FILE, loadConfig } = await import('../../src/config/load.js');
 const { config } = loadConfig(process.env.BENCH_CONFIG ?? DEFAULT_CONFIG_FILE, {
   ...process.env,
   HTTP_PORT: process.env.PORT,
@@ -13,4 +16,4 @@ const app = buildApp(config, { log: pino({ level: 'silent' }) });
 const { httpPort, grpcPort } = await app.start();
 process.send?.({ ready: true, port: httpPort, grpcPort });
 // A clean exit, so `--cpu-prof` gets to write its profile.
-process.once('SIGTERM', () => void app.stop().then(() => process.exit(0)));
+process.once('SIGTERM', () => void app.stop().then(stopTracing).then(() => process.exit(0)));

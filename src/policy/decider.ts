@@ -4,7 +4,7 @@
  */
 import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
-import { annotate, inSpan, tracingEnabled } from '../telemetry/tracing.js';
+import { annotate, tracer, tracingEnabled } from '../telemetry/tracing.js';
 import type { DecisionLog } from './decision-log.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
@@ -41,15 +41,9 @@ export class PolicyDecider {
   async decide(query: PolicyQuery): Promise<Verdict> {
     const engine = this.engines.current();
     const key = cacheKey(engine.version, query);
-    const lookup = () => this.cache.lookup(key, () => engine.decide(query));
-    const { allowed: policyAllowed, tier } = tracingEnabled()
-      ? await inSpan('policy.decide', async (span) => {
-          const found = await lookup();
-          const attributes = { 'policy.version': engine.version, 'policy.action': query.action, 'cache.tier': found.tier, 'policy.allowed': found.allowed };
-          span?.setAttributes(attributes);
-          return found;
-        })
-      : await lookup();
+    // With tracing on, an evaluation (a cache miss) is a child span; cache hits only annotate the event span.
+    const evaluate = tracingEnabled() ? () => evaluateInSpan(engine, query) : () => engine.decide(query);
+    const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate);
     if (tracingEnabled()) annotate({ 'policy.version': engine.version, 'cache.tier': tier });
     const shadow = this.options.mode === 'shadow';
     this.options.decisionLog?.record(query, policyAllowed, engine, shadow);
@@ -60,6 +54,18 @@ export class PolicyDecider {
       if (candidateAllowed !== policyAllowed) this.options.onDisagreement?.(query, policyAllowed, candidateAllowed, other.version);
     }
     return { allowed: shadow ? true : policyAllowed, policyAllowed, version: engine.version, cached: tier !== 'none', cacheTier: tier };
+  }
+}
+
+/** One policy evaluation as a span (synchronous: no context switch needed, the event span is the parent). */
+function evaluateInSpan(engine: PolicyEngine, query: PolicyQuery): boolean {
+  const span = tracer().startSpan('policy.evaluate', { attributes: { 'policy.version': engine.version, 'policy.action': query.action, 'policy.evaluator': engine.evaluator } });
+  try {
+    const allowed = engine.decide(query);
+    span.setAttribute('policy.allowed', allowed);
+    return allowed;
+  } finally {
+    span.end();
   }
 }
 

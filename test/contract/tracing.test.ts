@@ -82,7 +82,7 @@ describe('tracing to an OTLP/HTTP receiver', () => {
     upstream?.close();
   });
 
-  it('HTTP subscribe: an event span parented by the forwarded traceparent, with its attributes and a policy child span', async () => {
+  it('HTTP subscribe: an event span parented by the forwarded traceparent, with its attributes and a policy child span for the evaluation', async () => {
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:lobby', meta: { roles: ['role:member'] } });
     assert.equal((await h.http('/centrifugo/subscribe', body, { traceparent })).body, '{"result":{}}');
     const found = await spansFor(TRACE, 2);
@@ -96,7 +96,7 @@ describe('tracing to an OTLP/HTTP receiver', () => {
     assert.equal(attr(event, 'policy.version'), h.app.policy.current().version);
     assert.ok(['none', 'memory'].includes(String(attr(event, 'cache.tier'))));
     assert.equal(attr(event, 'enduser.id'), undefined, 'user IDs only with telemetry.include_user');
-    const policy = found.find((s) => s.name === 'policy.decide');
+    const policy = found.find((s) => s.name === 'policy.evaluate');
     assert.equal(policy?.parentSpanId, event.spanId);
   });
 
