@@ -1,5 +1,6 @@
 /** Who a connection belongs to. Implementations: JWT (auth/jwt-authenticator.ts), tokenless. */
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
+import type { TraceContext } from '../telemetry/tracing.js';
 
 export interface Identity {
   readonly user: string;
@@ -19,5 +20,6 @@ export type AuthOutcome =
   | { readonly kind: 'expired' };
 
 export interface Authenticator {
-  authenticate(request: ConnectRequest): Promise<AuthOutcome>;
+  /** `trace`: the request's trace context, parent of the verification span. */
+  authenticate(request: ConnectRequest, trace?: TraceContext): Promise<AuthOutcome>;
 }

@@ -8,7 +8,7 @@ import { createHash, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { RedisStore } from '../cache/redis-store.js';
-import { inSpan, tracingEnabled } from '../telemetry/tracing.js';
+import { inSpan, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
 import type { Config } from '../config/schema.js';
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
 import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
@@ -94,15 +94,15 @@ export class JwtAuthenticator implements Authenticator {
     this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
   }
 
-  async authenticate(request: ConnectRequest): Promise<AuthOutcome> {
+  async authenticate(request: ConnectRequest, trace?: TraceContext): Promise<AuthOutcome> {
     const token = findToken(this.sources, request);
     if (token === undefined) return { kind: 'no_token' };
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = hash('sha256', token, 'base64');
-    const known = await this.verified.get(digest);
+    const known = await this.verified.get(digest, trace);
     // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
     if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
-    return tracingEnabled() ? inSpan('jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
+    return tracingEnabled() ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
   }
 
   private async verify(token: string, digest: string): Promise<AuthOutcome> {

@@ -6,9 +6,10 @@
  * reconnect storm we must avoid. The `revocation_unknown` metric shows when that happens.
  */
 import type { RedisStore } from '../cache/redis-store.js';
+import type { TraceContext } from '../telemetry/tracing.js';
 
 export interface RevocationList {
-  isRevoked(user: string): Promise<boolean>;
+  isRevoked(user: string, trace?: TraceContext): Promise<boolean>;
 }
 
 /** Without Redis nobody can be revoked (the CLI refuses to revoke without cache.redis_url). */
@@ -22,9 +23,9 @@ export class RedisRevocations implements RevocationList {
     private readonly onUnknown: () => void = () => undefined,
   ) {}
 
-  async isRevoked(user: string): Promise<boolean> {
+  async isRevoked(user: string, trace?: TraceContext): Promise<boolean> {
     if (user === '') return false;
-    const found = await this.store.attempt('revoked', (client) => client.exists(revocationKey(this.store, user)));
+    const found = await this.store.attempt('revoked', (client) => client.exists(revocationKey(this.store, user)), trace);
     if (found === undefined) this.onUnknown();
     return found === 1;
   }

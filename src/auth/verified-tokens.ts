@@ -8,10 +8,11 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { RedisStore } from '../cache/redis-store.js';
+import type { TraceContext } from '../telemetry/tracing.js';
 import type { Identity } from './authenticator.js';
 
 export interface VerifiedTokens {
-  get(digest: string): Promise<Identity | undefined>;
+  get(digest: string, trace?: TraceContext): Promise<Identity | undefined>;
   set(digest: string, identity: Identity, ttlMs: number): void;
 }
 
@@ -24,11 +25,11 @@ export class TieredVerifiedTokens implements VerifiedTokens {
     private readonly redis?: RedisStore,
   ) {}
 
-  async get(digest: string): Promise<Identity | undefined> {
+  async get(digest: string, trace?: TraceContext): Promise<Identity | undefined> {
     const known = this.memory.get(digest);
     if (known || !this.redis) return known;
     const redis = this.redis;
-    const stored = await redis.attempt('token_get', (client) => client.get(redis.key('t', this.fingerprint, digest)));
+    const stored = await redis.attempt('token_get', (client) => client.get(redis.key('t', this.fingerprint, digest)), trace);
     if (!stored) return undefined;
     const identity = parseIdentity(stored);
     if (identity) this.memory.set(digest, identity, { ttl: identity.expireAt ? Math.max(1, identity.expireAt * 1000 - Date.now()) : 60_000 });

@@ -4,6 +4,7 @@
  * cached too. A Redis failure is a miss, never a deny and never an error.
  */
 import { LRUCache } from 'lru-cache';
+import type { TraceContext } from '../telemetry/tracing.js';
 import type { RedisStore } from './redis-store.js';
 
 /** Where an answer came from: a cache tier, or computed now ("none"). */
@@ -16,7 +17,8 @@ export interface CachedDecision {
 
 export interface DecisionCache {
   /** The cached answer for `key`, else `compute()` stored in every tier. */
-  lookup(key: string, compute: () => boolean): Promise<CachedDecision>;
+  /** `trace`: the request's trace context, parent of Redis spans. */
+  lookup(key: string, compute: () => boolean, trace?: TraceContext): Promise<CachedDecision>;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export class TieredDecisionCache implements DecisionCache {
     this.counters = options.counters ?? noCounters;
   }
 
-  async lookup(key: string, compute: () => boolean): Promise<CachedDecision> {
+  async lookup(key: string, compute: () => boolean, trace?: TraceContext): Promise<CachedDecision> {
     const remembered = this.memory.get(key);
     if (remembered !== undefined) {
       this.counters.count('memory', 'hit');
@@ -72,15 +74,15 @@ export class TieredDecisionCache implements DecisionCache {
     }
     let shared = this.inflight.get(key);
     if (!shared) {
-      shared = this.fromRedisOrCompute(this.redis, key, compute).finally(() => this.inflight.delete(key));
+      shared = this.fromRedisOrCompute(this.redis, key, compute, trace).finally(() => this.inflight.delete(key));
       this.inflight.set(key, shared);
     }
     return shared;
   }
 
-  private async fromRedisOrCompute(redis: RedisStore, key: string, compute: () => boolean): Promise<CachedDecision> {
+  private async fromRedisOrCompute(redis: RedisStore, key: string, compute: () => boolean, trace?: TraceContext): Promise<CachedDecision> {
     const redisKey = redis.key('d', key);
-    const stored = await redis.attempt('get', (client) => client.get(redisKey));
+    const stored = await redis.attempt('get', (client) => client.get(redisKey), trace);
     if (stored === '1' || stored === '0') {
       this.counters.count('redis', 'hit');
       const allowed = stored === '1';
@@ -91,7 +93,7 @@ export class TieredDecisionCache implements DecisionCache {
     const allowed = compute();
     this.memory.set(key, allowed);
     // Not awaited: the answer must not wait for a write another replica may never read.
-    void redis.attempt('set', (client) => client.set(redisKey, allowed ? '1' : '0', 'PX', this.ttlMs));
+    void redis.attempt('set', (client) => client.set(redisKey, allowed ? '1' : '0', 'PX', this.ttlMs), trace);
     return { allowed, tier: 'none' };
   }
 

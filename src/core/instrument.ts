@@ -8,8 +8,8 @@ import type { Codes } from '../config/schema.js';
 import type { Handler, HandlerContext } from '../handlers/handler.js';
 import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { parentFrom, tracer, tracingEnabled } from '../telemetry/tracing.js';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { logIds, parentFrom, tracer, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { decisionCode, fail, type Decision } from './decision.js';
 import type { EventName } from './events.js';
@@ -40,6 +40,30 @@ class DecisionTimeout extends Error {}
 
 const NEVER_ABORTED = new AbortController().signal;
 
+/**
+ * A traced request's context; its logger (with trace ids) is made only if a line is written.
+ * A class, not an object literal with a getter: one stable shape for the handlers' hot code.
+ */
+class TracedHandlerContext implements HandlerContext {
+  private traced?: Logger;
+  readonly signal: AbortSignal;
+  readonly traceparent?: string;
+
+  constructor(
+    private readonly base: Logger,
+    readonly trace: TraceContext,
+    call: CallInfo,
+  ) {
+    this.signal = call.signal ?? NEVER_ABORTED;
+    this.traceparent = call.traceparent;
+  }
+
+  get log(): Logger {
+    this.traced ??= this.base.child(logIds(this.trace) ?? {});
+    return this.traced;
+  }
+}
+
 export function instrument<E extends EventName>(event: E, handler: Handler<E>, deps: InstrumentDeps): InstrumentedHandler<E> {
   const internal = fail(deps.codes.internal);
   const log = deps.log.child({ event });
@@ -62,11 +86,13 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     duration.observe(seconds);
     counted.inc();
   };
-  const answer = async (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
+  const answer = async (request: RequestOf[E], call: CallInfo, traceContext?: TraceContext): Promise<Decision<AnyResult>> => {
     const started = performance.now();
     deps.metrics.inflightNow[call.transport] += 1;
     // Transports pass a signal only where work can be cancelled (rpc); the rest get one that never fires.
-    const ctx: HandlerContext = { log, signal: call.signal ?? NEVER_ABORTED, traceparent: call.traceparent };
+    const ctx: HandlerContext = traceContext
+      ? new TracedHandlerContext(log, traceContext, call)
+      : { log, signal: call.signal ?? NEVER_ABORTED, traceparent: call.traceparent };
     let deadline: Deadline | undefined;
     let decision: Decision<AnyResult>;
     try {
@@ -93,25 +119,26 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
   };
 
   const spanName = `centrifugo.proxy ${event}`;
-  /** The event's span: child of the traceparent Centrifugo forwarded; handlers' spans nest in it. */
-  const traced = (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
+  /**
+   * The event's span: child of the traceparent Centrifugo forwarded. Handlers get its context in
+   * `ctx.trace` and pass it on, so their spans nest in it (no AsyncLocalStorage: see tracing.ts).
+   */
+  const traced = async (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
     const parent = parentFrom(call.traceparent);
     const target = request as { channel?: string; method?: string; user?: string };
     const span = tracer().startSpan(spanName, { kind: SpanKind.SERVER, attributes: { 'centrifugo.event': event, 'centrifugo.transport': call.transport } }, parent);
     if (target.channel !== undefined) span.setAttribute('centrifugo.channel', target.channel);
     if (target.method !== undefined) span.setAttribute('rpc.method', target.method);
     if (deps.includeUser && target.user !== undefined) span.setAttribute('enduser.id', target.user);
-    return context.with(trace.setSpan(parent, span), async () => {
-      const decision = await answer(request, call);
-      span.setAttributes({ 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) });
-      if (deps.includeUser && decision.kind === 'result' && event === 'connect') {
-        const user = (decision.result as { user?: string }).user;
-        if (user !== undefined) span.setAttribute('enduser.id', user);
-      }
-      if (decision === internal) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
-      span.end();
-      return decision;
-    });
+    const decision = await answer(request, call, trace.setSpan(parent, span));
+    span.setAttributes({ 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) });
+    if (deps.includeUser && decision.kind === 'result' && event === 'connect') {
+      const user = (decision.result as { user?: string }).user;
+      if (user !== undefined) span.setAttribute('enduser.id', user);
+    }
+    if (decision === internal) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+    span.end();
+    return decision;
   };
 
   return (request, call) => (tracingEnabled() ? traced(request, call) : answer(request, call));

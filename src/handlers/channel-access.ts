@@ -1,13 +1,14 @@
 import { rolesFromMeta } from '../policy/decider.js';
 import type { JsonValue } from '../core/messages.js';
-import type { HandlerDeps } from './handler.js';
+import type { HandlerContext, HandlerDeps } from './handler.js';
 
 /** The policy's answer for a channel event, with the connection's roles from meta. */
 export async function channelAllowed(
   deps: HandlerDeps,
   request: { user: string; meta?: JsonValue; channel: string },
   action: 'subscribe' | 'publish' | 'sub_refresh',
+  ctx: HandlerContext,
 ): Promise<boolean> {
   const roles = rolesFromMeta(request.meta);
-  return (await deps.decider.decide({ user: request.user, roles, action, object: request.channel })).allowed;
+  return (await deps.decider.decide({ user: request.user, roles, action, object: request.channel }, ctx.trace)).allowed;
 }

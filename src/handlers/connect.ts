@@ -12,7 +12,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
   const { codes, auth } = deps.config;
 
   return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
-    const outcome = await deps.authenticator.authenticate(request);
+    const outcome = await deps.authenticator.authenticate(request, ctx.trace);
     let identity: Identity;
     switch (outcome.kind) {
       case 'authenticated':
@@ -30,7 +30,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     }
 
     const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
-    const [verdict, revoked] = await Promise.all([deps.decider.decide(query), deps.revocations.isRevoked(identity.user)]);
+    const [verdict, revoked] = await Promise.all([deps.decider.decide(query, ctx.trace), deps.revocations.isRevoked(identity.user, ctx.trace)]);
     if (revoked) {
       ctx.log.info('connect refused: user revoked');
       return disconnect(codes.forbidden);
@@ -41,7 +41,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     for (const template of auth.channels) {
       if (template.includes(USER_PLACEHOLDER) && identity.user === '') continue;
       const channel = template.split(USER_PLACEHOLDER).join(identity.user);
-      const verdict = await deps.decider.decide({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel });
+      const verdict = await deps.decider.decide({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel }, ctx.trace);
       if (verdict.allowed) channels.push(channel);
     }
 

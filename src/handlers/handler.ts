@@ -8,6 +8,7 @@ import type { EventName } from '../core/events.js';
 import type { RequestOf, ResultOf } from '../core/messages.js';
 import type { PolicyDecider } from '../policy/decider.js';
 import type { RpcForwarder } from '../rpc/forwarder.js';
+import type { TraceContext } from '../telemetry/tracing.js';
 
 export interface HandlerContext {
   readonly log: Logger;
@@ -15,6 +16,8 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** W3C traceparent Centrifugo forwarded, if any; carried on to upstreams. */
   readonly traceparent?: string;
+  /** With tracing on: the event span's context, passed to every call that makes child spans. */
+  readonly trace?: TraceContext;
 }
 
 export type Handler<E extends EventName> = (request: RequestOf[E], ctx: HandlerContext) => Promise<Decision<ResultOf[E]>>;

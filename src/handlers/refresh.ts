@@ -9,10 +9,10 @@ import { unixSeconds, type Handler, type HandlerDeps } from './handler.js';
  * connections); refresh cannot return errors, only `expired: true`.
  */
 export function refreshHandler(deps: HandlerDeps): Handler<'refresh'> {
-  return async (request) => {
+  return async (request, ctx) => {
     const roles = rolesFromMeta(request.meta);
-    const ask = (action: string) => deps.decider.decide({ user: request.user, roles, action, object: '' });
-    const [connect, refresh, revoked] = await Promise.all([ask('connect'), ask('refresh'), deps.revocations.isRevoked(request.user)]);
+    const ask = (action: string) => deps.decider.decide({ user: request.user, roles, action, object: '' }, ctx.trace);
+    const [connect, refresh, revoked] = await Promise.all([ask('connect'), ask('refresh'), deps.revocations.isRevoked(request.user, ctx.trace)]);
     if (revoked || !connect.allowed || !refresh.allowed) return allow({ expired: true });
     return allow({ expire_at: unixSeconds(deps.now() + deps.config.auth.refresh_interval) });
   };

@@ -10,7 +10,7 @@ export function rpcHandler(deps: HandlerDeps): Handler<'rpc'> {
   const { codes } = deps.config;
   return async (request, ctx) => {
     const roles = rolesFromMeta(request.meta);
-    const verdict = await deps.decider.decide({ user: request.user, roles, action: 'rpc', object: request.method });
+    const verdict = await deps.decider.decide({ user: request.user, roles, action: 'rpc', object: request.method }, ctx.trace);
     if (!verdict.allowed) return fail(codes.permission_denied);
     const route = deps.rpc.find(request.method);
     if (!route) return fail(codes.method_not_found);

@@ -4,7 +4,7 @@
  */
 import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
-import { annotate, tracer, tracingEnabled } from '../telemetry/tracing.js';
+import { annotate, tracer, type TraceContext } from '../telemetry/tracing.js';
 import type { DecisionLog } from './decision-log.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
@@ -38,15 +38,16 @@ export class PolicyDecider {
     private readonly options: DeciderOptions,
   ) {}
 
-  async decide(query: PolicyQuery): Promise<Verdict> {
+  /** `trace`: the request's trace context (annotated with the version and cache tier; parent of evaluation spans). */
+  async decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict> {
     const engine = this.engines.current();
     const key = cacheKey(engine.version, query);
     // With tracing on, an evaluation (a cache miss) is a child span; cache hits only annotate the event span.
-    const evaluate = tracingEnabled() ? () => evaluateInSpan(engine, query) : () => engine.decide(query);
-    const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate);
-    if (tracingEnabled()) annotate({ 'policy.version': engine.version, 'cache.tier': tier });
+    const evaluate = trace ? () => evaluateInSpan(engine, query, trace) : () => engine.decide(query);
+    const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate, trace);
+    annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier });
     const shadow = this.options.mode === 'shadow';
-    this.options.decisionLog?.record(query, policyAllowed, engine, shadow);
+    this.options.decisionLog?.record(query, policyAllowed, engine, shadow, trace);
     const candidate = this.options.candidate;
     if (candidate?.loaded()) {
       const other = candidate.current();
@@ -57,9 +58,9 @@ export class PolicyDecider {
   }
 }
 
-/** One policy evaluation as a span (synchronous: no context switch needed, the event span is the parent). */
-function evaluateInSpan(engine: PolicyEngine, query: PolicyQuery): boolean {
-  const span = tracer().startSpan('policy.evaluate', { attributes: { 'policy.version': engine.version, 'policy.action': query.action, 'policy.evaluator': engine.evaluator } });
+/** One policy evaluation as a child span of the request's. */
+function evaluateInSpan(engine: PolicyEngine, query: PolicyQuery, trace: TraceContext): boolean {
+  const span = tracer().startSpan('policy.evaluate', { attributes: { 'policy.version': engine.version, 'policy.action': query.action, 'policy.evaluator': engine.evaluator } }, trace);
   try {
     const allowed = engine.decide(query);
     span.setAttribute('policy.allowed', allowed);

@@ -5,6 +5,7 @@
  * never tokens, payloads, connection info or headers.
  */
 import type { Logger } from 'pino';
+import { logIds, type TraceContext } from '../telemetry/tracing.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 import type { PolicyRule } from './policy-source.js';
 
@@ -18,7 +19,7 @@ export class DecisionLog {
     private readonly random: () => number = Math.random,
   ) {}
 
-  record(query: PolicyQuery, allowed: boolean, engine: PolicyEngine, shadow: boolean): void {
+  record(query: PolicyQuery, allowed: boolean, engine: PolicyEngine, shadow: boolean, trace?: TraceContext): void {
     if (allowed && (this.allowSample === 0 || this.random() >= this.allowSample)) return;
     const explanation = engine.explain(query);
     const decision = allowed ? 'allow' : 'deny';
@@ -32,7 +33,7 @@ export class DecisionLog {
         object: query.object,
         rule: explanation.deciding[0] ? describeRule(explanation.deciding[0]) : 'no rule matched (default deny)',
         policy_version: engine.version,
-        // trace_id and span_id come from the logger's mixin (telemetry/logger.ts) when a span is active.
+        ...logIds(trace),
         // In shadow mode the answer was an allow whatever the policy said.
         ...(shadow ? { answered: 'allow (shadow mode)' } : {}),
       },

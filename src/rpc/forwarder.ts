@@ -11,7 +11,7 @@ import type { Codes, Config } from '../config/schema.js';
 import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
-import { inSpan, traceHeaders, tracingEnabled } from '../telemetry/tracing.js';
+import { inSpan, traceHeaders, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -113,9 +113,9 @@ export class HttpRpcForwarder implements RpcForwarder {
       if (!breaker.allows()) return fail(this.codes.upstream_unavailable);
       const remaining = deadline - performance.now();
       const outcome = tracingEnabled()
-        ? await inSpan('rpc.upstream', async (span) => {
+        ? await inSpan(ctx.trace, 'rpc.upstream', async (span, child) => {
             span?.setAttributes({ 'rpc.method': request.method, 'rpc.attempt': attempt + 1, 'server.address': new URL(route.upstream).host });
-            const result = await this.attempt(route, request, roles, ctx, remaining);
+            const result = await this.attempt(route, request, roles, ctx, remaining, child);
             span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'failed');
             return result;
           })
@@ -132,7 +132,7 @@ export class HttpRpcForwarder implements RpcForwarder {
     }
   }
 
-  private headersFor(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Record<string, string> {
+  private headersFor(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, trace?: TraceContext): Record<string, string> {
     const headers: Record<string, string> = {};
     // Allow-listed headers first, so they can never replace the identity headers below.
     for (const name of route.headers) {
@@ -146,12 +146,12 @@ export class HttpRpcForwarder implements RpcForwarder {
     headers['x-centrifugo-roles'] = JSON.stringify(roles);
     if (request.meta !== undefined) headers['x-centrifugo-meta'] = JSON.stringify(request.meta);
     // With tracing on, the upstream's parent is our upstream-call span; otherwise Centrifugo's traceparent passes through.
-    if (tracingEnabled()) Object.assign(headers, traceHeaders());
+    if (trace) Object.assign(headers, traceHeaders(trace));
     else if (ctx.traceparent) headers.traceparent = ctx.traceparent;
     return headers;
   }
 
-  private async attempt(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, remainingMs: number): Promise<Attempt> {
+  private async attempt(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, remainingMs: number, trace?: TraceContext): Promise<Attempt> {
     const started = performance.now();
     const report = (status: string) => this.events.onUpstream?.(route.method, status, (performance.now() - started) / 1000);
     if (remainingMs <= 0) return { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true };
@@ -159,7 +159,7 @@ export class HttpRpcForwarder implements RpcForwarder {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.ceil(remainingMs))]);
     let response;
     try {
-      response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx), body, signal, dispatcher: this.agent });
+      response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal, dispatcher: this.agent });
     } catch (err) {
       const timedOut = this.timedOut(err);
       report(timedOut ? 'timeout' : 'unreachable');

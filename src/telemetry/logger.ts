@@ -1,5 +1,8 @@
-/** pino JSON lines; secrets and payloads never reach a log line, whatever a caller passes. */
-import { trace } from '@opentelemetry/api';
+/**
+ * pino JSON lines; secrets and payloads never reach a log line, whatever a caller passes.
+ * Lines written inside a traced request carry trace_id/span_id: the request's child logger
+ * (core/instrument.ts) and the decision log add them from the request's trace context.
+ */
 import pino, { type Logger } from 'pino';
 
 export const REDACTED_PATHS = [
@@ -31,13 +34,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     base: { service: 'centrifugo-policy-proxy' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Log lines written inside a traced request carry its ids (the decision log relies on it).
-    mixin() {
-      const span = trace.getActiveSpan();
-      if (!span) return {};
-      const { traceId, spanId } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId };
-    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -4,8 +4,17 @@
  * OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …). Without an endpoint
  * nothing starts and the hot path creates no spans at all: `tracingEnabled()` is false and the
  * instrumented code skips every tracing call.
+ *
+ * Trace contexts are passed explicitly (`HandlerContext.trace` → decider, cache, Redis, JWT,
+ * upstream calls), never through AsyncLocalStorage: on Node 20 an enabled AsyncLocalStorage
+ * puts a hook on every promise in the process, which cost a fifth of the requests per second
+ * even with every trace sampled out. The SDK therefore gets a context manager that only keeps
+ * a context for the synchronous extent of `context.with()` (all the SDK itself needs).
  */
-import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
+
+/** The trace context a request's work runs in (the event's span); absent when tracing is off. */
+export type TraceContext = Context;
 
 let enabled = false;
 let shutdown: (() => Promise<void>) | undefined;
@@ -16,8 +25,42 @@ export function tracingEnabled(): boolean {
   return enabled;
 }
 
+let cachedTracer: Tracer | undefined;
 export function tracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
+  cachedTracer ??= trace.getTracer(TRACER_NAME);
+  return cachedTracer;
+}
+
+/** Active context only while `with()` runs synchronously: no async hooks, no promise hooks. */
+export class SynchronousContextManager implements ContextManager {
+  private current: Context = ROOT_CONTEXT;
+
+  active(): Context {
+    return this.current;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    const previous = this.current;
+    this.current = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.current = previous;
+    }
+  }
+
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    this.current = ROOT_CONTEXT;
+    return this;
+  }
 }
 
 /** Whether the environment asks for trace export (and does not switch the SDK off). */
@@ -37,7 +80,7 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   // No auto-instrumentations: the spans that matter (event, JWT, policy, Redis, upstream) are
   // made by the code itself, and traceparent is injected into upstream calls by hand.
-  const sdk = new NodeSDK({ instrumentations: [] });
+  const sdk = new NodeSDK({ instrumentations: [], contextManager: new SynchronousContextManager() });
   sdk.start();
   enabled = true;
   shutdown = () => sdk.shutdown();
@@ -49,39 +92,51 @@ export async function stopTracing(): Promise<void> {
   const stop = shutdown;
   shutdown = undefined;
   enabled = false;
+  cachedTracer = undefined;
   await stop?.();
 }
 
 /** The parent context from a W3C traceparent Centrifugo forwarded (HTTP header or GRPC metadata). */
 export function parentFrom(traceparent: string | undefined): Context {
-  if (!traceparent) return context.active();
-  return propagation.extract(context.active(), { traceparent });
+  if (!traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
 }
 
-/** Runs `work` in a child span of the active one when tracing is on; plain call otherwise. */
-export async function inSpan<T>(name: string, work: (span?: Span) => Promise<T>): Promise<T> {
-  if (!enabled) return work();
-  return tracer().startActiveSpan(name, async (span) => {
-    try {
-      return await work(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+/**
+ * Runs `work` in a child span of `parent` when tracing is on and there is a parent (work done
+ * outside a request, such as background Redis calls, makes no span); plain call otherwise.
+ * `work` gets the span and the child's context, to pass on to its own calls.
+ */
+export async function inSpan<T>(parent: TraceContext | undefined, name: string, work: (span?: Span, child?: TraceContext) => Promise<T>): Promise<T> {
+  if (!enabled || !parent) return work();
+  const span = tracer().startSpan(name, undefined, parent);
+  try {
+    return await work(span, trace.setSpan(parent, span));
+  } catch (err) {
+    span.recordException(err as Error);
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
-/** Adds attributes to the active span (the event's span, inside a handler), if any. */
-export function annotate(attributes: Record<string, string | number | boolean>): void {
-  if (!enabled) return;
-  trace.getActiveSpan()?.setAttributes(attributes);
+/** Adds attributes to the span of a trace context (the event's span, inside a handler), if any. */
+export function annotate(traceContext: TraceContext | undefined, attributes: Record<string, string | number | boolean>): void {
+  if (!enabled || !traceContext) return;
+  trace.getSpan(traceContext)?.setAttributes(attributes);
 }
 
-/** W3C trace context headers of the active span, for calls to upstreams. */
-export function traceHeaders(): Record<string, string> {
+/** W3C trace context headers for calls to upstreams, from the given context. */
+export function traceHeaders(traceContext: TraceContext): Record<string, string> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(traceContext, carrier);
   return carrier;
+}
+
+/** trace_id and span_id for log lines written in a trace context. */
+export function logIds(traceContext: TraceContext | undefined): { trace_id: string; span_id: string } | undefined {
+  const span = traceContext && trace.getSpan(traceContext);
+  if (!span) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
 }

@@ -1,14 +1,20 @@
 /**
  * Traces reach a real OTLP/HTTP receiver (JSON protocol): one span per event with its
  * attributes, parented by the traceparent Centrifugo forwards (HTTP header and GRPC metadata),
- * with child spans for the policy decision and the upstream RPC call, which carries the trace on.
+ * with child spans for the policy decision, JWT verification, Redis calls and the upstream RPC
+ * call, which carries the trace on; log lines of a traced request carry its ids. Contexts are
+ * passed explicitly (no AsyncLocalStorage), so these links are what proves the plumbing.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import { jsonToGrpcRequest, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { dropPrefix, REDIS_URL, redisClient, uniquePrefix } from '../helpers/redis.js';
+import { HMAC_SECRET, nowSeconds, signJwt } from '../helpers/tokens.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -23,6 +29,10 @@ const upstreamHeaders: Array<Record<string, unknown>> = [];
 let receiver: Server;
 let upstream: Server;
 let h: Harness;
+/** A second service with Redis, HS256 tokens and a log the test reads. */
+let withRedis: Harness;
+const logLines: Record<string, unknown>[] = [];
+const prefix = uniquePrefix();
 
 const attr = (span: OtlpSpan, key: string) => {
   const value = span.attributes.find((a) => a.key === key)?.value;
@@ -74,9 +84,27 @@ describe('tracing to an OTLP/HTTP receiver', () => {
     Object.assign(process.env, env);
     assert.equal(await startTracing(process.env), true);
     h = await startHarness(testConfigYaml(`rpc:\n  routes:\n    - { method: "tasks.*", upstream: "${up}/rpc" }`));
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    withRedis = await startHarness(
+      testConfigYaml(`
+auth:
+  jwt: { algorithms: [HS256], hmac_secret: "${HMAC_SECRET}" }
+cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
+`),
+      { log: pino({ level: 'info' }, logStream) },
+    );
   });
   after(async () => {
     await h?.stop();
+    await withRedis?.stop();
+    const redis = redisClient();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
     await stopTracing();
     receiver?.close();
     upstream?.close();
@@ -114,5 +142,46 @@ describe('tracing to an OTLP/HTTP receiver', () => {
     assert.equal(call.parentSpanId, event.spanId);
     const sent = String(upstreamHeaders.at(-1)?.traceparent);
     assert.equal(sent, `00-${trace}-${call.spanId}-01`, 'the upstream sees our upstream-call span as its parent');
+  });
+
+  it('HTTP connect with Redis: JWT verification and every Redis call are children of the event span', async () => {
+    const trace = 'cccccccccccccccccccccccccccccccc';
+    const token = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: '77', exp: nowSeconds() + 3600 }, { alg: 'HS256', secret: HMAC_SECRET });
+    const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', data: { token } });
+    const answer = await withRedis.http('/centrifugo/connect', body, { traceparent: `00-${trace}-${PARENT}-01` });
+    assert.match(answer.body, /^\{"result":\{"user":"77"/);
+    // event, token_get, jwt.verify, revoked, get + set (connect decision), policy.evaluate
+    const found = await spansFor(trace, 7);
+    const event = found.find((s) => s.name === 'centrifugo.proxy connect');
+    assert.ok(event, `spans: ${found.map((s) => s.name).join(', ')}`);
+    assert.equal(event.parentSpanId, PARENT);
+    for (const name of ['jwt.verify', 'redis token_get', 'redis revoked', 'redis get', 'policy.evaluate']) {
+      const child = found.find((s) => s.name === name);
+      assert.equal(child?.parentSpanId, event.spanId, `${name} is a child of the event span (spans: ${found.map((s) => s.name).join(', ')})`);
+    }
+  });
+
+  it('a deny in a traced request: the decision log line carries its trace and span ids', async () => {
+    const trace = 'dddddddddddddddddddddddddddddddd';
+    const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '666', channel: 'chat:lobby', data: { text: 'hi' }, meta: { roles: ['role:member'] } });
+    const answer = await withRedis.http('/centrifugo/publish', body, { traceparent: `00-${trace}-${PARENT}-01` });
+    assert.equal(answer.body, '{"error":{"code":403,"message":"permission denied"}}');
+    const [event] = (await spansFor(trace, 1)).filter((s) => s.name === 'centrifugo.proxy publish');
+    assert.ok(event);
+    const line = logLines.find((l) => l.msg === 'decision' && l.user === '666');
+    assert.ok(line, 'a decision log line for the deny');
+    assert.equal(line.trace_id, trace);
+    assert.equal(line.span_id, event.spanId);
+    assert.equal(line.decision, 'deny');
+  });
+
+  it("a handler's own log line in a traced request carries the trace id", async () => {
+    const trace = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+    const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', data: { token: 'not.a.jwt' } });
+    const answer = await withRedis.http('/centrifugo/connect', body, { traceparent: `00-${trace}-${PARENT}-01` });
+    assert.equal(answer.body, '{"disconnect":{"code":4501,"reason":"unauthorized"}}');
+    const line = logLines.find((l) => l.msg === 'connect refused: invalid token' && l.trace_id === trace);
+    assert.ok(line, `log lines: ${JSON.stringify(logLines.map((l) => [l.msg, l.trace_id]))}`);
+    assert.equal(line.event, 'connect');
   });
 });
