@@ -28,38 +28,46 @@ interface IndexedRule {
   readonly deny: boolean;
 }
 
+/**
+ * One subject's rules for one action. Large policies have tens of thousands of these, most
+ * holding a rule or two: the maps and lists are made only when a rule needs them.
+ */
 class SubjectRules {
-  readonly exact = new Map<string, IndexedRule[]>();
-  readonly byPrefix = new Map<string, IndexedRule[]>();
+  private exact?: Map<string, IndexedRule[]>;
+  private byPrefix?: Map<string, IndexedRule[]>;
   /** Distinct literal-prefix lengths in byPrefix, longest first. */
-  prefixLengths: number[] = [];
-  readonly open: IndexedRule[] = [];
+  private prefixLengths: readonly number[] = NO_LENGTHS;
+  private open?: IndexedRule[];
 
   add(entry: IndexedRule): void {
     const { pattern } = entry;
-    if (!pattern.usesUser && pattern.literalPrefix === pattern.source) push(this.exact, pattern.source, entry);
-    else if (pattern.literalPrefix === '') this.open.push(entry);
-    else push(this.byPrefix, pattern.literalPrefix, entry);
+    if (!pattern.usesUser && pattern.literalPrefix === pattern.source) push((this.exact ??= new Map()), pattern.source, entry);
+    else if (pattern.literalPrefix === '') (this.open ??= []).push(entry);
+    else push((this.byPrefix ??= new Map()), pattern.literalPrefix, entry);
   }
 
   seal(): void {
-    this.prefixLengths = [...new Set([...this.byPrefix.keys()].map((k) => k.length))].sort((a, b) => b - a);
+    if (this.byPrefix) this.prefixLengths = [...new Set([...this.byPrefix.keys()].map((k) => k.length))].sort((a, b) => b - a);
   }
 
   /** Calls `visit` for every rule whose pattern matches; stops when it returns true. */
   forEachMatch(object: string, user: string, visit: (entry: IndexedRule) => boolean): boolean {
-    const exact = this.exact.get(object);
+    const exact = this.exact?.get(object);
     if (exact) for (const entry of exact) if (visit(entry)) return true;
-    for (const length of this.prefixLengths) {
-      if (length > object.length) continue;
-      const candidates = this.byPrefix.get(object.slice(0, length));
-      if (!candidates) continue;
-      for (const entry of candidates) if (entry.pattern.matches(object, user) && visit(entry)) return true;
+    if (this.byPrefix) {
+      for (const length of this.prefixLengths) {
+        if (length > object.length) continue;
+        const candidates = this.byPrefix.get(object.slice(0, length));
+        if (!candidates) continue;
+        for (const entry of candidates) if (entry.pattern.matches(object, user) && visit(entry)) return true;
+      }
     }
-    for (const entry of this.open) if (entry.pattern.matches(object, user) && visit(entry)) return true;
+    if (this.open) for (const entry of this.open) if (entry.pattern.matches(object, user) && visit(entry)) return true;
     return false;
   }
 }
+
+const NO_LENGTHS: readonly number[] = [];
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
