@@ -11,6 +11,8 @@ import { grpcFrame, h2load, writeFrame } from './lib/h2load.js';
 import { haveTool, pinSelfToLoadCore, startServer, type Started } from './lib/processes.js';
 import { storm, type StormResult } from './lib/storm.js';
 import { wrk, type LoadResult } from './lib/wrk.js';
+import { redisAnswers } from './lib/redis.js';
+import { dropPrefix, redisClient } from '../test/helpers/redis.js';
 
 pinSelfToLoadCore();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -19,6 +21,7 @@ const STREAMS = 100;
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,policy,tracing,storm').split(','));
 const UNIQUE_TOKENS = Number(process.env.BENCH_UNIQUE_TOKENS ?? 30_000);
 const ALLOW = '{"result":{}}';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const out: string[] = [];
 const print = (line = '') => {
   out.push(line);
@@ -102,6 +105,29 @@ if (ONLY.has('http')) {
       row('service: connect, repeated RS256 token', await http(`${url}/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: '{"result":{"user":"56"' }), connectFloor);
       row(`service: connect, distinct RS256 tokens (pool of ${UNIQUE_TOKENS})`, await http(`${url}/connect`, { linesFile: f.connectUniqueFile, expectPrefix: '{"result":{"user":"user-' }), connectFloor);
     });
+    // As operators run it: decisions and verified tokens shared through Redis, revocations checked
+    // there on every connect. Redis (the machine's, not pinned) shares the cores with the rest.
+    if (await redisAnswers(REDIS_URL)) {
+      const prefix = `cpp-bench:${process.pid}:`;
+      const redisConfig = serviceConfig(f, 'service-redis', {
+        policyDir: f.policyDirs.shipped,
+        publicKeyFile: f.publicKeyFile,
+        extraYaml: `cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }\n`,
+      });
+      await withServer('bench/servers/service.ts', serviceEnv(redisConfig), async (s) => {
+        const url = `http://127.0.0.1:${s.ready.port}/centrifugo`;
+        const floor = 'floor: bare node:http (subscribe body)';
+        row('service + Redis: subscribe, cached decision', await http(`${url}/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }), floor);
+        const uniqueChannel = readFileSync(f.bodies.subscribe, 'utf8').replace('chat:room-42', 'chat:redis-room-|');
+        row('service + Redis: subscribe, uncached (Redis GET + SET per miss)', await http(`${url}/subscribe`, { unique: uniqueChannel, expectPrefix: ALLOW }), floor);
+        row('service + Redis: connect, repeated token (revocation check per connect)', await http(`${url}/connect`, { bodyFile: f.bodies.connectRepeated, expectPrefix: '{"result":{"user":"56"' }), 'floor: bare node:http (connect body)');
+      });
+      const client = redisClient(REDIS_URL);
+      await dropPrefix(client, prefix);
+      client.disconnect();
+    } else {
+      console.error(`  no Redis answers at ${REDIS_URL}: the "service + Redis" rows are skipped`);
+    }
     await withServer('bench/servers/naive-peer.ts', { PORT: String(port()), BENCH_POLICY_DIR: f.policyDirs.rules1k, BENCH_PUBLIC_KEY: f.publicKeyFile }, async (s) => {
       const url = `http://127.0.0.1:${s.ready.port}/centrifugo`;
       row('naive peer: subscribe, 1k rules', await http(`${url}/subscribe`, { bodyFile: f.bodies.subscribe, expectPrefix: ALLOW }));
