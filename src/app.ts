@@ -91,6 +91,17 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const routes = overrides.configFile
     ? new RouteReloader(overrides.configFile, config, rpc, log.child({ component: 'rpc_routes' }), (result) => metrics.routeReloads.inc({ result }))
     : undefined;
+  const revocations =
+    redis && config.cache.redis_url !== ''
+      ? new RedisRevocations(redis, {
+          redisUrl: config.cache.redis_url,
+          resyncMs: config.auth.revocation_resync,
+          log: log.child({ component: 'revocations' }),
+          now,
+          onUnknown: () => metrics.revocationUnknown.inc(),
+          onCount: (count) => metrics.revokedUsers.set(count),
+        })
+      : undefined;
   const deps: HandlerDeps = {
     config,
     decider: new PolicyDecider(policy, cache, {
@@ -117,7 +128,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       },
     }),
     authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis),
-    revocations: redis ? new RedisRevocations(redis, () => metrics.revocationUnknown.inc()) : noRevocations,
+    revocations: revocations ?? noRevocations,
     rpc,
     now,
   };
@@ -188,6 +199,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
       await replicas?.start();
+      await revocations?.start();
       if (config.rpc.watch) routes?.start(config.policy.debounce);
       if (candidate) {
         const outcome = await candidate.reload('start');
@@ -211,6 +223,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       state.markDraining();
       policy.stop();
       replicas?.stop();
+      revocations?.stop();
       routes?.stop();
       candidate?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');

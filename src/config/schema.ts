@@ -130,6 +130,8 @@ export const configSchema = z
         anonymous: z.boolean().default(false),
         /** How far refresh and sub_refresh push expire_at when the connection is still allowed. */
         refresh_interval: duration.default('5m'),
+        /** How often the in-memory mirror of revoked users is read again in full from Redis (changes announced by the CLI apply at once). */
+        revocation_resync: duration.default('10s'),
         /** Server-side subscriptions added to connect results when the policy allows them. */
         channels: z.array(z.string().min(1)).default([]),
       })

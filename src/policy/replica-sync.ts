@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RedisStore } from '../cache/redis-store.js';
-import { createRedis, type RedisClient } from '../cache/redis-connection.js';
+import { subscribeTo, type Subscription } from '../cache/redis-subscriber.js';
 import type { PolicyStore } from './policy-store.js';
 
 const ANNOUNCED = 'announced by another replica';
@@ -19,7 +19,7 @@ interface Announcement {
 
 export class ReplicaSync {
   readonly instance = randomUUID();
-  private subscriber: RedisClient | undefined;
+  private subscription: Subscription | undefined;
   private readonly channel: string;
 
   constructor(
@@ -36,20 +36,7 @@ export class ReplicaSync {
   }
 
   async start(): Promise<void> {
-    // A subscribing connection can do nothing else, so it is a connection of its own; it queues
-    // SUBSCRIBE until connected and resubscribes by itself after reconnecting.
-    this.subscriber = createRedis(this.redisUrl, { commandTimeoutMs: 0, connectionName: 'centrifugo-policy-proxy-policy-sync', queueWhileOffline: true });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (channel: string, text: string) => {
-      if (channel === this.channel) void this.received(text);
-    });
-    // Wait a moment for the subscription, but never hold the start on Redis: it may be down.
-    const subscribed = this.subscriber.subscribe(this.channel).then(
-      () => true,
-      () => false,
-    );
-    const ok = await Promise.race([subscribed, new Promise<false>((resolve) => setTimeout(() => resolve(false), 1000).unref())]);
-    if (!ok) this.log.warn('not subscribed to policy announcements yet (Redis unreachable); will subscribe when it is back');
+    this.subscription = await subscribeTo(this.redisUrl, this.channel, 'centrifugo-policy-proxy-policy-sync', (text) => void this.received(text), this.log);
   }
 
   private async announce(version: string): Promise<void> {
@@ -80,6 +67,6 @@ export class ReplicaSync {
   }
 
   stop(): void {
-    this.subscriber?.disconnect();
+    this.subscription?.close();
   }
 }

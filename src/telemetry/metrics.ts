@@ -19,6 +19,7 @@ export class Metrics {
   readonly redisErrors: Counter<'operation'>;
   readonly redisBreaker: Gauge<'state'>;
   readonly revocationUnknown: Counter;
+  readonly revokedUsers: Gauge;
   readonly policyReloads: Counter<'result'>;
   readonly replicaPolicyMismatch: Gauge;
   readonly candidateDisagreements: Counter<'action' | 'live' | 'candidate'>;
@@ -130,7 +131,12 @@ export class Metrics {
     });
     this.revocationUnknown = new Counter({
       name: 'cpp_revocation_unknown_total',
-      help: 'Connects and refreshes answered without knowing whether the user is revoked (Redis unavailable).',
+      help: 'Connects and refreshes answered without knowing whether the user is revoked (Redis unavailable and never read).',
+      registers,
+    });
+    this.revokedUsers = new Gauge({
+      name: 'cpp_revoked_users',
+      help: 'Revoked users in this replica\'s in-memory mirror of the revocation set.',
       registers,
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

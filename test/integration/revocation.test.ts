@@ -1,13 +1,15 @@
 /**
  * Revocation through the real Redis, over both transports: `revoke` refuses new connects and
- * expires live connections at their next refresh; `--lift` undoes it; a Redis outage does not
- * disconnect anybody.
+ * expires live connections at their next refresh; `--lift` undoes it. Each replica mirrors the
+ * set in memory: keys present at start are read, keys written behind the CLI's back are picked
+ * up at the next full read, and a Redis outage keeps the revocations read last in force; a
+ * Redis that was never readable disconnects nobody.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { grpcToJson, jsonToGrpcRequest, startHarness, testConfigYaml, writeConfig, type Harness } from '../helpers/harness.js';
-import { dropPrefix, REDIS_URL, redisClient, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefix, REDIS_URL, redisClient, startThrowawayRedis, uniquePrefix } from '../helpers/redis.js';
 import { HMAC_SECRET, signJwt } from '../helpers/tokens.js';
 
 const NOW_MS = Date.UTC(2030, 0, 1);
@@ -22,13 +24,26 @@ const FORBIDDEN = '{"disconnect":{"code":4503,"reason":"forbidden"}}';
 const EXTENDED = `{"result":{"expire_at":${NOW + 300}}}`;
 const EXPIRED = '{"result":{"expired":true}}';
 
-const configFor = (redisUrl: string, prefix: string) =>
+const configFor = (redisUrl: string, prefix: string, resync = '10s') =>
   testConfigYaml(`
 auth:
   jwt: { algorithms: [HS256], hmac_secret: "${HMAC_SECRET}" }
   channels: ["personal:{user}", "chat:lobby"]
+  revocation_resync: ${resync}
 cache: { redis_url: "${redisUrl}", key_prefix: "${prefix}" }
 `);
+
+/** The replica's mirror size (cpp_revoked_users), polled until it is `count` (at most 2 s). */
+async function mirrored(h: Harness, count: number): Promise<void> {
+  let seen = '';
+  for (let i = 0; i < 100; i++) {
+    const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
+    seen = /^cpp_revoked_users (\d+)$/m.exec(metrics)?.[1] ?? '';
+    if (seen === String(count)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`cpp_revoked_users is ${seen}, expected ${count}`);
+}
 
 async function cli(args: string[]) {
   const lines: string[] = [];
@@ -68,6 +83,8 @@ describe('revocation (real Redis)', () => {
     const revoked = await cli(['revoke', '--user', '56', '--config', configFile]);
     assert.deepEqual(revoked, { code: 0, lines: ['revoked user "56" until lifted (revoke --user U --lift)'] });
     assert.equal(await redis.get(`${prefix}revoked:56`), '1');
+    // The CLI's announcement reaches the replica's mirror in milliseconds (no restart, no resync).
+    await mirrored(h, 1);
 
     await both(h, 'connect', connect('56'), FORBIDDEN);
     await both(h, 'refresh', refresh('56'), EXPIRED);
@@ -77,6 +94,7 @@ describe('revocation (real Redis)', () => {
 
     const lifted = await cli(['revoke', '--user', '56', '--lift', '--config', configFile]);
     assert.deepEqual(lifted, { code: 0, lines: ['lifted revocation of user "56"'] });
+    await mirrored(h, 0);
     await both(h, 'connect', connect('56'), CONNECTED('56'));
     await both(h, 'refresh', refresh('56'), EXTENDED);
   });
@@ -101,8 +119,56 @@ describe('revocation (real Redis)', () => {
   });
 });
 
+describe('the in-memory mirror of revocations', () => {
+  it('reads the keys present at start, and keys written without an announcement at the next full read', async () => {
+    const prefix = uniquePrefix();
+    const redis = redisClient();
+    await redis.set(`${prefix}revoked:before-start`, '1');
+    const h = await startHarness(configFor(REDIS_URL, prefix, '200ms'), { now: () => NOW_MS });
+    try {
+      await both(h, 'connect', connect('before-start'), FORBIDDEN);
+      await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
+      // Another tool writes the key and announces nothing: the next full read (200 ms) finds it.
+      await redis.set(`${prefix}revoked:quiet`, '1');
+      await mirrored(h, 2);
+      await both(h, 'connect', connect('quiet'), FORBIDDEN);
+      await redis.del(`${prefix}revoked:quiet`);
+      await mirrored(h, 1);
+      await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
+    } finally {
+      await h.stop();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
+  it('keeps the revocations read last in force while Redis is down, and follows changes once it is back', async () => {
+    const server = await startThrowawayRedis();
+    const prefix = uniquePrefix();
+    const h = await startHarness(configFor(server.url, prefix, '200ms'), { now: () => NOW_MS });
+    try {
+      const configFile = writeConfig(configFor(server.url, prefix));
+      assert.equal((await cli(['revoke', '--user', 'banned', '--config', configFile])).code, 0);
+      await mirrored(h, 1);
+      await server.kill();
+      // Several full reads fail meanwhile; the mirror stays.
+      await new Promise((r) => setTimeout(r, 600));
+      await both(h, 'connect', connect('banned'), FORBIDDEN);
+      await both(h, 'refresh', refresh('banned'), EXPIRED);
+      await both(h, 'connect', connect('56'), CONNECTED('56'));
+      // Redis comes back empty (it keeps nothing on disk): the next full read says nobody is revoked.
+      await server.restart();
+      await mirrored(h, 0);
+      await both(h, 'connect', connect('banned'), CONNECTED('banned'));
+    } finally {
+      await h.stop();
+      await server.stop();
+    }
+  });
+});
+
 describe('revocation while Redis is down', () => {
-  it('connect and refresh still answer (not revoked is assumed) and the metric counts it', async () => {
+  it('a Redis never readable since start: connect and refresh still answer (not revoked is assumed) and the metric counts it', async () => {
     // Port 1 on loopback refuses connections at once.
     const h = await startHarness(configFor('redis://127.0.0.1:1', uniquePrefix()), { now: () => NOW_MS });
     try {

@@ -1,13 +1,15 @@
 import { pino } from 'pino';
 import { RedisStore } from '../../cache/redis-store.js';
 import { createRedis } from '../../cache/redis-connection.js';
-import { revocationKey } from '../../auth/revocations.js';
+import { revocationChannel, revocationKey, type RevocationNotice } from '../../auth/revocations.js';
 import { parseDuration } from '../../config/units.js';
 import { configFlag, loadOrReport, type CliCommand } from '../command.js';
 
 /**
  * revoke --user U [--ttl 24h] | --lift: writes (or removes) the user's revocation key in the
- * Redis every replica reads. Existing connections end at their next refresh; new connects are
+ * Redis every replica reads, then announces it so every replica's in-memory mirror changes at
+ * once (a replica that misses the announcement catches up at its next full read,
+ * `auth.revocation_resync`). Existing connections end at their next refresh; new connects are
  * refused at once.
  */
 export const revokeCommand: CliCommand = {
@@ -41,7 +43,9 @@ export const revokeCommand: CliCommand = {
     const key = revocationKey(store, user);
     try {
       const guard = AbortSignal.timeout(5000);
-      const done = flags.lift ? client.del(key) : ttlMs ? client.set(key, '1', 'PX', ttlMs) : client.set(key, '1');
+      const written = flags.lift ? client.del(key) : ttlMs ? client.set(key, '1', 'PX', ttlMs) : client.set(key, '1');
+      const notice: RevocationNotice = { user, revoked: !flags.lift, ...(ttlMs && !flags.lift ? { ttl_ms: ttlMs } : {}) };
+      const done = written.then(() => client.publish(revocationChannel(store), JSON.stringify(notice)));
       await Promise.race([done, new Promise((_, reject) => guard.addEventListener('abort', () => reject(new Error('no answer from Redis in 5s'))))]);
       if (flags.lift) out.log(`lifted revocation of user "${user}"`);
       else out.log(`revoked user "${user}" ${ttlMs ? `for ${flags.ttl}` : 'until lifted (revoke --user U --lift)'}`);
