@@ -55,10 +55,14 @@ const testFiles = (dir) =>
 const redis = await ensureRedis();
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles('test').sort();
+// Every temp file the tests make (configs, policy copies, throwaway Redis dirs) goes under one
+// directory of this run, removed at the end whatever the tests left behind.
+const runTmp = mkdtempSync(join(tmpdir(), 'cpp-test-run-'));
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+  env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', TMPDIR: runTmp },
 });
 const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 redis.stop?.();
+rmSync(runTmp, { recursive: true, force: true });
 process.exit(code);
