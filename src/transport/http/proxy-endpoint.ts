@@ -124,11 +124,11 @@ export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
       if (!deps.callerOk(headers.secret)) throw new HttpRefusal(401, 'caller authentication failed');
       if (!headers.contentType.toLowerCase().startsWith('application/json')) throw new HttpRefusal(415, 'content-type must be application/json');
       const fields = parseBody(await readBody(req, deps.bodyLimit, headers.contentLength));
-      const data = fields.data === undefined || fields.data === null ? undefined : Buffer.from(JSON.stringify(fields.data));
       const meta = fields.meta === undefined || fields.meta === null ? undefined : (fields.meta as JsonValue);
       let request;
       try {
-        request = decodeRequest(event, { fields, data, parsedData: data && (fields.data as JsonValue), meta, headers: headers.forwarded });
+        const parsedData = fields.data === undefined || fields.data === null ? undefined : (fields.data as JsonValue);
+        request = decodeRequest(event, { fields, parsedData, meta, headers: headers.forwarded });
       } catch (err) {
         if (err instanceof BadRequestError) throw new HttpRefusal(400, err.message);
         throw err;
