@@ -2,8 +2,8 @@
  * `npm run bench`: every figure measured side by side in one run and printed as ratios.
  * Servers run one at a time in their own process pinned to core 0; load generators (wrk for
  * HTTP, h2load for GRPC, an open-loop undici client for the storm) are pinned to core 1.
- * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,policy,tracing,storm
- * picks sections. The output is markdown, also written to .bench-out/latest.md.
+ * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,goals,policy,tracing,storm
+ * picks sections; BENCH_ROUNDS (default 3) the rounds of the goal ratios. The output is markdown, also written to .bench-out/latest.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildFixtures, serviceConfig, type Fixtures } from './lib/fixtures.js';
@@ -18,7 +18,7 @@ pinSelfToLoadCore();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 64;
 const STREAMS = 100;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,policy,tracing,storm').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,goals,policy,tracing,storm').split(','));
 const UNIQUE_TOKENS = Number(process.env.BENCH_UNIQUE_TOKENS ?? 30_000);
 const ALLOW = '{"result":{}}';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -146,11 +146,16 @@ if (ONLY.has('http')) {
   table(`HTTP: wrk, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per row`, rows.map((r) => r.name));
 }
 
-if (ONLY.has('grpc')) {
-  console.error('GRPC…');
-  const frame = writeFrame(`${f.dir}/subscribe.grpc`, await grpcFrame('SubscribeRequest', {
+/** The GRPC SubscribeRequest h2load sends: the same question as the HTTP subscribe body. */
+async function subscribeFrame(): Promise<string> {
+  return writeFrame(`${f.dir}/subscribe.grpc`, await grpcFrame('SubscribeRequest', {
     client: '9336a229-2400-4ebc-8c50-0a643d22e8a0', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:room-42', meta: Buffer.from('{"roles":["role:member"]}'),
   }));
+}
+
+if (ONLY.has('grpc')) {
+  console.error('GRPC…');
+  const frame = await subscribeFrame();
   const grpcRows: string[] = [];
   const grpcLoad = (p: number) => h2load({ port: p, method: 'Subscribe', frameFile: frame, seconds: SECONDS, streams: STREAMS });
   await withServer('bench/servers/bare-grpc.ts', { GRPC_PORT: String(port()) }, async (s) => {
@@ -163,6 +168,53 @@ if (ONLY.has('grpc')) {
   });
   grpcRows.push('service: GRPC subscribe, cached decision');
   table(`GRPC: h2load, 1 connection, ${STREAMS} concurrent streams, ${SECONDS} s per row (p50 column = mean, p99 column = max: h2load reports no percentiles)`, grpcRows);
+}
+
+/**
+ * The goal ratios again, robust to this VM's noise: one server process to the next varies by
+ * up to ±30% here, more than some of the gaps we measure. Each target runs in ROUNDS fresh
+ * processes, interleaved with its floor, each warmed for 2 s; the best round counts
+ * (interference only ever lowers a figure).
+ */
+if (ONLY.has('goals')) {
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  console.error(`goal ratios, best of ${ROUNDS} rounds…`);
+  const config = serviceConfig(f, 'service-goals', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile });
+  const frame = await subscribeFrame();
+  const viaHttp = (path: string, bodyFile: string, expectPrefix: string) => (s: Started, seconds: number) =>
+    wrk({ url: `http://127.0.0.1:${s.ready.port}${path}`, seconds, connections: CONNECTIONS, bodyFile, expectPrefix });
+  const viaGrpc = (s: Started, seconds: number) => h2load({ port: s.ready.grpcPort as number, method: 'Subscribe', frameFile: frame, seconds, streams: STREAMS });
+  const targets: Array<{ name: string; script: string; env: Record<string, string>; load: (s: Started, seconds: number) => Promise<LoadResult> }> = [
+    { name: 'floor: node:http, subscribe body', script: 'bench/servers/bare-node.ts', env: { PORT: '0' }, load: viaHttp('/centrifugo/subscribe', f.bodies.subscribe, ALLOW) },
+    { name: 'service: HTTP subscribe, cached', script: 'bench/servers/service.ts', env: serviceEnv(config), load: viaHttp('/centrifugo/subscribe', f.bodies.subscribe, ALLOW) },
+    { name: 'floor: node:http, connect body', script: 'bench/servers/bare-node.ts', env: { PORT: '0' }, load: viaHttp('/centrifugo/connect', f.bodies.connectRepeated, ALLOW) },
+    { name: 'service: HTTP connect, repeated RS256 token', script: 'bench/servers/service.ts', env: serviceEnv(config), load: viaHttp('/centrifugo/connect', f.bodies.connectRepeated, '{"result":{"user":"56"') },
+    { name: 'floor: grpc-js unary', script: 'bench/servers/bare-grpc.ts', env: { GRPC_PORT: '0' }, load: viaGrpc },
+    { name: 'service: GRPC subscribe, cached', script: 'bench/servers/service.ts', env: serviceEnv(config), load: viaGrpc },
+  ];
+  const best = new Map<string, LoadResult>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) {
+      const result = await withServer(target.script, target.env, async (s) => {
+        await target.load(s, 2);
+        return target.load(s, SECONDS);
+      });
+      if (result.errors > 0) console.error(`  ${target.name}: ${result.errors} errors`);
+      const seen = best.get(target.name);
+      if (!seen || result.rps > seen.rps) best.set(target.name, result);
+    }
+  }
+  const rps = (name: string) => best.get(name)?.rps ?? 0;
+  print(`\n### Goal ratios: best of ${ROUNDS} interleaved rounds, ${SECONDS} s each after a 2 s warm-up\n`);
+  print('| goal | floor req/s | service req/s | ratio | target |');
+  print('|---|---:|---:|---:|---:|');
+  for (const [goal, floor, service, target] of [
+    ['HTTP subscribe vs bare node:http', 'floor: node:http, subscribe body', 'service: HTTP subscribe, cached', 0.8],
+    ['GRPC subscribe vs bare grpc-js', 'floor: grpc-js unary', 'service: GRPC subscribe, cached', 0.8],
+    ['connect, repeated RS256 token vs bare node:http', 'floor: node:http, connect body', 'service: HTTP connect, repeated RS256 token', 0.7],
+  ] as const) {
+    print(`| ${goal} | ${rps(floor).toFixed(0)} | ${rps(service).toFixed(0)} | ${(rps(service) / rps(floor)).toFixed(2)}× | ≥ ${target}× |`);
+  }
 }
 
 /** Sections contributed by other modules; each exports a function returning markdown lines. */

@@ -1,9 +1,10 @@
 // Floor: the least a @grpc/grpc-js unary server can do with our proto (decode, answer {result:{}}).
 import { loadPackageDefinition, Server, ServerCredentials, type GrpcObject, type ServiceClientConstructor, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { PROTO_FILE } from '../../src/transport/grpc/proto.js';
+import { LOADER_OPTIONS, PROTO_FILE } from '../../src/transport/grpc/proto.js';
 
-const definition = loadSync(PROTO_FILE, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+// The service's own loader options, so both decode the request the same way.
+const definition = loadSync(PROTO_FILE, LOADER_OPTIONS);
 const root = loadPackageDefinition(definition) as GrpcObject;
 const Service = (((root.centrifugal as GrpcObject).centrifugo as GrpcObject).proxy as GrpcObject).CentrifugoProxy as ServiceClientConstructor;
 const server = new Server();
