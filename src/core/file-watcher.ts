@@ -1,11 +1,16 @@
 /**
  * Watches files (policy files, the config file) for changes. Editors and deploy tools replace
  * files by renaming a new one over the old, which ends a watch on the file itself, so the
- * folders are watched and events are filtered by name. Changes are debounced: one reload after
- * the last write settles.
+ * folders are watched and events are filtered by name. Kubernetes mounts ConfigMaps and
+ * Secrets as symlinks into a `..data` folder and updates them by swapping `..data` (through
+ * `..data_tmp`): the files' own names never see an event, so those two names count as a change
+ * of every file in the folder. Changes are debounced: one reload after the last write settles.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+
+/** The kubelet's atomic update of a ConfigMap or Secret volume. */
+const KUBERNETES_SWAP = /^\.\.data(_tmp)?$/;
 
 export class FileWatcher {
   private readonly watchers: FSWatcher[] = [];
@@ -36,7 +41,7 @@ export class FileWatcher {
     for (const [folder, relevant] of byFolder) {
       const watcher = watch(folder, { persistent: false }, (_event, name) => {
         // Some platforms do not say which file changed: treat that as relevant.
-        if (name === null || relevant(name.toString())) this.schedule();
+        if (name === null || KUBERNETES_SWAP.test(name.toString()) || relevant(name.toString())) this.schedule();
       });
       watcher.on('error', () => undefined);
       this.watchers.push(watcher);

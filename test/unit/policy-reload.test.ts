@@ -1,10 +1,12 @@
 /**
  * Hot reload as security teams use it: an edit goes live within a second; a broken edit, or one
  * that fails the policy's own test cases, changes nothing, keeps the service ready and is
- * reported in /readyz, the log and metrics. Also a policy split over a directory of CSV files.
+ * reported in /readyz, the log and metrics. Also a policy split over a directory of CSV files,
+ * and a policy mounted from a Kubernetes ConfigMap (files are symlinks into a `..data` folder
+ * that the kubelet swaps: the files' own names never see an event).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -125,5 +127,32 @@ describe('policy hot reload', () => {
     await within(1000, async () => (await answers(h, subscribe('56', 'team-red:plans', []))) === ALLOW);
     const explained = h.app.policy.current().explain({ user: '56', roles: [], action: 'subscribe', object: 'team-red:plans' });
     assert.deepEqual(explained.deciding.map((r) => `${r.location.file}:${r.location.line}`), [`${join(policyPath, '20-team-red.csv')}:1`]);
+  });
+
+  it('a ConfigMap-style mount: the kubelet swapping ..data to a new version is picked up', async () => {
+    // The kubelet's layout: ..<timestamp>/<files>, ..data -> ..<timestamp>, <file> -> ..data/<file>.
+    const mount = mkdtempSync(join(tmpdir(), 'cpp-configmap-'));
+    const version = (name: string, policy: string) => {
+      mkdirSync(join(mount, name));
+      copyFileSync(join(ROOT, 'policies/model.conf'), join(mount, name, 'model.conf'));
+      writeFileSync(join(mount, name, 'policy.csv'), policy);
+    };
+    version('..2026_11_29_10_00_00.000000001', SHIPPED);
+    symlinkSync('..2026_11_29_10_00_00.000000001', join(mount, '..data'));
+    symlinkSync('..data/model.conf', join(mount, 'model.conf'));
+    symlinkSync('..data/policy.csv', join(mount, 'policy.csv'));
+    const h = await startHarness(`
+http: { port: 0, host: 127.0.0.1 }
+grpc: { port: 0, host: 127.0.0.1 }
+policy: { model: ${mount}/model.conf, policy: ${mount}/policy.csv, tests: ${ROOT}/policies/tests, watch: true, debounce: 50ms }
+log: { level: silent }
+`);
+    started.push(h);
+    assert.equal(await answers(h, subscribe('56', 'chat:lobby')), ALLOW);
+    // An update as the kubelet writes it: a new timestamped folder, then ..data renamed over.
+    version('..2026_11_29_10_05_00.000000002', `${SHIPPED}\np, 56, chat:lobby, subscribe, deny\n`);
+    symlinkSync('..2026_11_29_10_05_00.000000002', join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    await within(1000, async () => (await answers(h, subscribe('56', 'chat:lobby'))) === DENY);
   });
 });
