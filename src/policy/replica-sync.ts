@@ -21,6 +21,8 @@ export class ReplicaSync {
   readonly instance = randomUUID();
   private subscription: Subscription | undefined;
   private readonly channel: string;
+  /** The version another replica announced last, when this one could not reproduce it. */
+  private unmatched: string | undefined;
 
   constructor(
     private readonly store: PolicyStore,
@@ -31,7 +33,14 @@ export class ReplicaSync {
   ) {
     this.channel = redis.key('policy');
     store.onReload((outcome, reason) => {
-      if (outcome.result === 'loaded' && reason !== ANNOUNCED) void this.announce(outcome.version);
+      if (outcome.result !== 'loaded' || reason === ANNOUNCED) return;
+      void this.announce(outcome.version);
+      // Files that arrive later than another replica's (a ConfigMap rollout) end the mismatch.
+      if (this.unmatched === outcome.version) {
+        this.unmatched = undefined;
+        this.onMismatch(false);
+        this.log.info({ policy_version: outcome.version }, 'policy files caught up with the version another replica announced');
+      }
     });
   }
 
@@ -55,6 +64,7 @@ export class ReplicaSync {
     const outcome = await this.store.reload(ANNOUNCED);
     const mine = outcome.version;
     const mismatch = mine !== message.version;
+    this.unmatched = mismatch ? message.version : undefined;
     this.onMismatch(mismatch);
     if (mismatch) {
       this.log.warn(

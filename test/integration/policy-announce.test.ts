@@ -62,4 +62,21 @@ describe('policy announcements between replicas', () => {
     await eventually(async () => (await mismatch(b)) === '1');
     assert.notEqual(a.app.policy.current().version, b.app.policy.current().version);
   });
+
+  it('a replica whose files catch up later (a ConfigMap rollout) clears its mismatch when its own reload reaches the announced version', async () => {
+    const prefix = uniquePrefix();
+    const dirA = policyCopy();
+    const dirB = policyCopy();
+    const a = await replica(dirA, prefix, true);
+    const b = await replica(dirB, prefix, true);
+    started.push(a, b);
+    const edited = `${SHIPPED}\np, 56, chat:lobby, subscribe, deny\n`;
+    // A gets the new files first: B re-reads its old ones and reports the mismatch.
+    writeFileSync(join(dirA, 'policy.csv'), edited);
+    await eventually(async () => (await mismatch(b)) === '1');
+    // B's files arrive later; its own reload reaches A's version and the mismatch clears.
+    writeFileSync(join(dirB, 'policy.csv'), edited);
+    await eventually(async () => (await mismatch(b)) === '0');
+    assert.equal(b.app.policy.current().version, a.app.policy.current().version);
+  });
 });
