@@ -107,8 +107,8 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
               }),
             ]);
     } catch (err) {
-      if (err instanceof DecisionTimeout) log.error({ timeout_ms: timeoutMs }, 'decision timed out');
-      else log.error({ err }, 'handler failed');
+      if (err instanceof DecisionTimeout) ctx.log.error({ timeout_ms: timeoutMs }, 'decision timed out');
+      else ctx.log.error({ err }, 'handler failed');
       decision = internal;
     } finally {
       deadline?.done();
