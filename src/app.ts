@@ -198,15 +198,15 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async start() {
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
-      await replicas?.start();
-      await revocations?.start();
+      // Redis first (commands are not queued while it connects), then what reads from it.
+      if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');
+      await Promise.all([replicas?.start(), revocations?.start()]);
       if (config.rpc.watch) routes?.start(config.policy.debounce);
       if (candidate) {
         const outcome = await candidate.reload('start');
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
         if (config.policy.watch) candidate.watch(config.policy.debounce);
       }
-      if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');
       const httpPort = await listenHttp();
       state.markListening('http');
       let grpcPort: number | undefined;

@@ -55,6 +55,7 @@ export class RedisRevocations implements RevocationList {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastFailureLogAt = 0;
+  private stopped = false;
   private readonly now: () => number;
 
   constructor(
@@ -64,17 +65,26 @@ export class RedisRevocations implements RevocationList {
     this.now = options.now ?? Date.now;
   }
 
+  /** Call once the Redis connection had its chance to come up (commands are not queued while it connects). */
   async start(): Promise<void> {
     const channel = revocationChannel(this.store);
     this.subscription = await subscribeTo(this.options.redisUrl, channel, 'centrifugo-policy-proxy-revocations', (text) => this.received(text), this.options.log);
     await this.resync();
-    this.timer = setInterval(() => void this.resync(), this.options.resyncMs);
-    this.timer.unref();
+    this.scheduleNextRead();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.subscription?.close();
+  }
+
+  /** Every resync interval; every second while the set has never been read (per-check mode). */
+  private scheduleNextRead(): void {
+    if (this.stopped) return;
+    const delay = this.mirror ? this.options.resyncMs : Math.min(this.options.resyncMs, 1000);
+    this.timer = setTimeout(() => void this.resync().then(() => this.scheduleNextRead()), delay);
+    this.timer.unref();
   }
 
   async isRevoked(user: string, trace?: TraceContext): Promise<boolean> {

@@ -120,6 +120,28 @@ describe('revocation (real Redis)', () => {
 });
 
 describe('the in-memory mirror of revocations', () => {
+  it('a revocation with --ttl ends on time in the mirror too, between two full reads', async () => {
+    const prefix = uniquePrefix();
+    const redis = redisClient();
+    let clock = NOW_MS;
+    // A long resync: only the expiry the announcement carried can end it.
+    const h = await startHarness(configFor(REDIS_URL, prefix, '1h'), { now: () => clock });
+    try {
+      const configFile = writeConfig(configFor(REDIS_URL, prefix));
+      assert.equal((await cli(['revoke', '--user', 'brief', '--ttl', '90s', '--config', configFile])).code, 0);
+      await mirrored(h, 1);
+      await both(h, 'connect', connect('brief'), FORBIDDEN);
+      clock += 89_000;
+      await both(h, 'connect', connect('brief'), FORBIDDEN);
+      clock += 2_000;
+      await both(h, 'connect', connect('brief'), CONNECTED('brief'));
+    } finally {
+      await h.stop();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
   it('reads the keys present at start, and keys written without an announcement at the next full read', async () => {
     const prefix = uniquePrefix();
     const redis = redisClient();
