@@ -196,10 +196,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     state,
     policy,
     async start() {
-      if (config.caller_auth.secret === '' && config.grpc.tls.client_ca === '') {
+      if (config.caller_auth.secret === '') {
         // Allowed by the CONTRACT (the secret is optional), but worth a line: anyone who can reach
-        // the ports can ask for decisions and, through rpc routes, call the upstreams.
-        log.warn('caller_auth.secret is empty: requests are not checked to come from Centrifugo; set PROXY_SECRET (or use GRPC mutual TLS)');
+        // the HTTP port (and the GRPC port without mutual TLS) can ask for decisions and, through
+        // rpc routes, call the upstreams.
+        log.warn('caller_auth.secret is empty: requests are not checked to come from Centrifugo; set PROXY_SECRET');
       }
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
