@@ -91,17 +91,18 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const routes = overrides.configFile
     ? new RouteReloader(overrides.configFile, config, rpc, log.child({ component: 'rpc_routes' }), (result) => metrics.routeReloads.inc({ result }))
     : undefined;
-  const revocations =
-    redis && config.cache.redis_url !== ''
-      ? new RedisRevocations(redis, {
-          redisUrl: config.cache.redis_url,
-          resyncMs: config.auth.revocation_resync,
-          log: log.child({ component: 'revocations' }),
-          now,
-          onUnknown: () => metrics.revocationUnknown.inc(),
-          onCount: (count) => metrics.revokedUsers.set(count),
-        })
-      : undefined;
+  // Pub/sub (policy announcements, revocation notices) needs a URL to open its own connection.
+  const sharedRedis = redis && config.cache.redis_url !== '' ? redis : undefined;
+  const revocations = sharedRedis
+    ? new RedisRevocations(sharedRedis, {
+        redisUrl: config.cache.redis_url,
+        resyncMs: config.auth.revocation_resync,
+        log: log.child({ component: 'revocations' }),
+        now,
+        onUnknown: () => metrics.revocationUnknown.inc(),
+        onCount: (count) => metrics.revokedUsers.set(count),
+      })
+    : undefined;
   const deps: HandlerDeps = {
     config,
     decider: new PolicyDecider(policy, cache, {
@@ -138,12 +139,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     metrics.policyInfo.set({ version: engine.version }, 1);
   });
 
-  const replicas =
-    redis && config.cache.redis_url !== ''
-      ? new ReplicaSync(policy, redis, config.cache.redis_url, log.child({ component: 'policy_sync' }), (mismatch) =>
-          metrics.replicaPolicyMismatch.set(mismatch ? 1 : 0),
-        )
-      : undefined;
+  const replicas = sharedRedis
+    ? new ReplicaSync(policy, sharedRedis, config.cache.redis_url, log.child({ component: 'policy_sync' }), (mismatch) =>
+        metrics.replicaPolicyMismatch.set(mismatch ? 1 : 0),
+      )
+    : undefined;
 
   const handlers = createHandlers(deps);
   const instrumentDeps = {

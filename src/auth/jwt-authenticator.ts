@@ -8,7 +8,7 @@ import { createHash, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { RedisStore } from '../cache/redis-store.js';
-import { inSpan, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
+import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import type { Config } from '../config/schema.js';
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
 import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
@@ -102,7 +102,7 @@ export class JwtAuthenticator implements Authenticator {
     const known = await this.verified.get(digest, trace);
     // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
     if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
-    return tracingEnabled() ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
+    return trace ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
   }
 
   private async verify(token: string, digest: string): Promise<AuthOutcome> {

@@ -4,7 +4,7 @@
  * must cost a cache miss and nothing more.
  */
 import type { Logger } from 'pino';
-import { inSpan, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
+import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import { Breaker, type BreakerState } from './breaker.js';
 import type { RedisClient } from './redis-connection.js';
 
@@ -41,7 +41,7 @@ export class RedisStore {
   async attempt<T>(operation: string, call: (client: RedisClient) => Promise<T>, trace?: TraceContext): Promise<T | undefined> {
     if (!this.breaker.allows()) return undefined;
     try {
-      const value = tracingEnabled() ? await inSpan(trace, `redis ${operation}`, () => call(this.client)) : await call(this.client);
+      const value = trace ? await inSpan(trace, `redis ${operation}`, () => call(this.client)) : await call(this.client);
       this.breaker.succeeded();
       return value;
     } catch (err) {

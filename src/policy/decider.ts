@@ -45,7 +45,7 @@ export class PolicyDecider {
     // With tracing on, an evaluation (a cache miss) is a child span; cache hits only annotate the event span.
     const evaluate = trace ? () => evaluateInSpan(engine, query, trace) : () => engine.decide(query);
     const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate, trace);
-    annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier });
+    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier });
     const shadow = this.options.mode === 'shadow';
     this.options.decisionLog?.record(query, policyAllowed, engine, shadow, trace);
     const candidate = this.options.candidate;

@@ -11,7 +11,7 @@ import type { Codes, Config } from '../config/schema.js';
 import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
-import { inSpan, traceHeaders, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
+import { inSpan, traceHeaders, type TraceContext } from '../telemetry/tracing.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -112,7 +112,7 @@ export class HttpRpcForwarder implements RpcForwarder {
       // An open breaker answers at once: a dead upstream must not cost every caller its timeout.
       if (!breaker.allows()) return fail(this.codes.upstream_unavailable);
       const remaining = deadline - performance.now();
-      const outcome = tracingEnabled()
+      const outcome = ctx.trace
         ? await inSpan(ctx.trace, 'rpc.upstream', async (span, child) => {
             span?.setAttributes({ 'rpc.method': request.method, 'rpc.attempt': attempt + 1, 'server.address': new URL(route.upstream).host });
             const result = await this.attempt(route, request, roles, ctx, remaining, child);

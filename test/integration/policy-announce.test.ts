@@ -42,14 +42,20 @@ describe('policy announcements between replicas', () => {
   const started: Harness[] = [];
   after(() => Promise.all(started.map((h) => h.stop())));
 
-  it('B re-reads its files when A announces; same files → same version; different files → mismatch reported', async () => {
+  /** Replicas A (watching its files) and B, each with its own copy of the policy, on one Redis prefix. */
+  async function twoReplicas(bWatches: boolean) {
     const prefix = uniquePrefix();
     const dirA = policyCopy();
     const dirB = policyCopy();
     const a = await replica(dirA, prefix, true);
-    // B does not watch its files: only A's announcement can make it re-read them.
-    const b = await replica(dirB, prefix, false);
+    const b = await replica(dirB, prefix, bWatches);
     started.push(a, b);
+    return { a, b, dirA, dirB };
+  }
+
+  it('B re-reads its files when A announces; same files → same version; different files → mismatch reported', async () => {
+    // B does not watch its files: only A's announcement can make it re-read them.
+    const { a, b, dirA, dirB } = await twoReplicas(false);
 
     const edited = `${SHIPPED}\np, 56, chat:lobby, subscribe, deny\n`;
     writeFileSync(join(dirB, 'policy.csv'), edited);
@@ -64,12 +70,7 @@ describe('policy announcements between replicas', () => {
   });
 
   it('a replica whose files catch up later (a ConfigMap rollout) clears its mismatch when its own reload reaches the announced version', async () => {
-    const prefix = uniquePrefix();
-    const dirA = policyCopy();
-    const dirB = policyCopy();
-    const a = await replica(dirA, prefix, true);
-    const b = await replica(dirB, prefix, true);
-    started.push(a, b);
+    const { a, b, dirA, dirB } = await twoReplicas(true);
     const edited = `${SHIPPED}\np, 56, chat:lobby, subscribe, deny\n`;
     // A gets the new files first: B re-reads its old ones and reports the mismatch.
     writeFileSync(join(dirA, 'policy.csv'), edited);

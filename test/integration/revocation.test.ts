@@ -119,14 +119,36 @@ describe('revocation (real Redis)', () => {
   });
 });
 
+/** A service on a fresh key prefix of `redisUrl`, removed with its keys after `run`. */
+async function withMirror(
+  options: { redisUrl?: string; resync: string; now?: () => number },
+  run: (h: Harness, prefix: string) => Promise<void>,
+  before?: (prefix: string) => Promise<unknown>,
+): Promise<void> {
+  const prefix = uniquePrefix();
+  const redisUrl = options.redisUrl ?? REDIS_URL;
+  await before?.(prefix);
+  const h = await startHarness(configFor(redisUrl, prefix, options.resync), { now: options.now ?? (() => NOW_MS) });
+  try {
+    await run(h, prefix);
+  } finally {
+    await h.stop();
+    if (redisUrl === REDIS_URL) {
+      const redis = redisClient();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    }
+  }
+}
+
 describe('the in-memory mirror of revocations', () => {
+  const redis = redisClient();
+  after(() => redis.disconnect());
+
   it('a revocation with --ttl ends on time in the mirror too, between two full reads', async () => {
-    const prefix = uniquePrefix();
-    const redis = redisClient();
     let clock = NOW_MS;
     // A long resync: only the expiry the announcement carried can end it.
-    const h = await startHarness(configFor(REDIS_URL, prefix, '1h'), { now: () => clock });
-    try {
+    await withMirror({ resync: '1h', now: () => clock }, async (h, prefix) => {
       const configFile = writeConfig(configFor(REDIS_URL, prefix));
       assert.equal((await cli(['revoke', '--user', 'brief', '--ttl', '90s', '--config', configFile])).code, 0);
       await mirrored(h, 1);
@@ -135,55 +157,46 @@ describe('the in-memory mirror of revocations', () => {
       await both(h, 'connect', connect('brief'), FORBIDDEN);
       clock += 2_000;
       await both(h, 'connect', connect('brief'), CONNECTED('brief'));
-    } finally {
-      await h.stop();
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
+    });
   });
 
   it('reads the keys present at start, and keys written without an announcement at the next full read', async () => {
-    const prefix = uniquePrefix();
-    const redis = redisClient();
-    await redis.set(`${prefix}revoked:before-start`, '1');
-    const h = await startHarness(configFor(REDIS_URL, prefix, '200ms'), { now: () => NOW_MS });
-    try {
-      await both(h, 'connect', connect('before-start'), FORBIDDEN);
-      await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
-      // Another tool writes the key and announces nothing: the next full read (200 ms) finds it.
-      await redis.set(`${prefix}revoked:quiet`, '1');
-      await mirrored(h, 2);
-      await both(h, 'connect', connect('quiet'), FORBIDDEN);
-      await redis.del(`${prefix}revoked:quiet`);
-      await mirrored(h, 1);
-      await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
-    } finally {
-      await h.stop();
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
+    await withMirror(
+      { resync: '200ms' },
+      async (h, prefix) => {
+        await both(h, 'connect', connect('before-start'), FORBIDDEN);
+        await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
+        // Another tool writes the key and announces nothing: the next full read (200 ms) finds it.
+        await redis.set(`${prefix}revoked:quiet`, '1');
+        await mirrored(h, 2);
+        await both(h, 'connect', connect('quiet'), FORBIDDEN);
+        await redis.del(`${prefix}revoked:quiet`);
+        await mirrored(h, 1);
+        await both(h, 'connect', connect('quiet'), CONNECTED('quiet'));
+      },
+      (prefix) => redis.set(`${prefix}revoked:before-start`, '1'),
+    );
   });
 
   it('keeps the revocations read last in force while Redis is down, and follows changes once it is back', async () => {
     const server = await startThrowawayRedis();
-    const prefix = uniquePrefix();
-    const h = await startHarness(configFor(server.url, prefix, '200ms'), { now: () => NOW_MS });
     try {
-      const configFile = writeConfig(configFor(server.url, prefix));
-      assert.equal((await cli(['revoke', '--user', 'banned', '--config', configFile])).code, 0);
-      await mirrored(h, 1);
-      await server.kill();
-      // Several full reads fail meanwhile; the mirror stays.
-      await new Promise((r) => setTimeout(r, 600));
-      await both(h, 'connect', connect('banned'), FORBIDDEN);
-      await both(h, 'refresh', refresh('banned'), EXPIRED);
-      await both(h, 'connect', connect('56'), CONNECTED('56'));
-      // Redis comes back empty (it keeps nothing on disk): the next full read says nobody is revoked.
-      await server.restart();
-      await mirrored(h, 0);
-      await both(h, 'connect', connect('banned'), CONNECTED('banned'));
+      await withMirror({ redisUrl: server.url, resync: '200ms' }, async (h, prefix) => {
+        const configFile = writeConfig(configFor(server.url, prefix));
+        assert.equal((await cli(['revoke', '--user', 'banned', '--config', configFile])).code, 0);
+        await mirrored(h, 1);
+        await server.kill();
+        // Several full reads fail meanwhile; the mirror stays.
+        await new Promise((r) => setTimeout(r, 600));
+        await both(h, 'connect', connect('banned'), FORBIDDEN);
+        await both(h, 'refresh', refresh('banned'), EXPIRED);
+        await both(h, 'connect', connect('56'), CONNECTED('56'));
+        // Redis comes back empty (it keeps nothing on disk): the next full read says nobody is revoked.
+        await server.restart();
+        await mirrored(h, 0);
+        await both(h, 'connect', connect('banned'), CONNECTED('banned'));
+      });
     } finally {
-      await h.stop();
       await server.stop();
     }
   });
