@@ -9,7 +9,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin_dir="$root/.cache/centrifugo"
 bin="$bin_dir/centrifugo"
 
-if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "${VERSION#v}"; then
+# `go install` builds report "v0.0.0" (no release ldflags), so the version sits in a file beside it.
+if [ -x "$bin" ] && [ "$(cat "$bin_dir/VERSION" 2>/dev/null)" = "$VERSION" ]; then
   module_dir="$(go env GOMODCACHE 2>/dev/null)/github.com/centrifugal/centrifugo/v6@$VERSION"
   if [ -d "$module_dir" ] || ! command -v go >/dev/null 2>&1; then
     echo "centrifugo $VERSION already at $bin"
@@ -23,4 +24,5 @@ fi
 mkdir -p "$bin_dir"
 echo "installing centrifugo $VERSION into $bin_dir (go install, a few minutes the first time)"
 GOBIN="$bin_dir" go install "github.com/centrifugal/centrifugo/v6@$VERSION"
-"$bin" version
+echo "$VERSION" > "$bin_dir/VERSION"
+echo "installed centrifugo $VERSION at $bin"

@@ -1,7 +1,8 @@
 // `npm test`: makes sure a Redis answers (REDIS_URL, default redis://127.0.0.1:6379; otherwise
-// a throwaway redis-server when one is on PATH), then runs every test file with node's runner.
+// a throwaway redis-server when one is on PATH) and that the pinned Centrifugo is installed (when
+// Go is there), then runs every test file with node's runner.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,22 @@ const testFiles = (dir) =>
     e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
   );
 
+/**
+ * The end-to-end suite needs the pinned Centrifugo: installed here when Go is available (a few
+ * minutes the first time, then reused); without Go the suite reports itself skipped.
+ */
+function ensureCentrifugo() {
+  if (process.env.CENTRIFUGO_BIN || existsSync('.cache/centrifugo/centrifugo')) return;
+  if (spawnSync('go', ['version']).status !== 0) {
+    console.error('No Centrifugo binary and no Go: the end-to-end tests will be skipped (install Go, then: bash scripts/install-centrifugo.sh).');
+    return;
+  }
+  const install = spawnSync('bash', ['scripts/install-centrifugo.sh'], { stdio: 'inherit' });
+  if (install.status !== 0) console.error('Installing Centrifugo failed: the end-to-end tests will be skipped (or fail under CI=true).');
+}
+
 const redis = await ensureRedis();
+ensureCentrifugo();
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles('test').sort();
 // Every temp file the tests make (configs, policy copies, throwaway Redis dirs) goes under one
