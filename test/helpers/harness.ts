@@ -13,7 +13,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { PROTO_FILE } from '../../src/transport/grpc/proto.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const FIXTURES = resolve(ROOT, '../shared/reference/fixtures');
+/** Request bodies exactly as Centrifugo v6.9.1 sends them (see the README there). */
+export const FIXTURES = resolve(ROOT, 'test/fixtures/centrifugo-requests');
 
 export interface Harness {
   readonly app: App;

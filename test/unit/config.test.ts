@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, parseConfig } from '../../src/config/load.js';
 import { ROOT } from '../helpers/harness.js';
 
 const FILE = `${ROOT}/config/test.yaml`;
@@ -16,11 +16,29 @@ const problems = (yaml: string, env: NodeJS.ProcessEnv = {}): string[] => {
 
 describe('config', () => {
   it('the bundled default is valid with an empty environment', () => {
-    const config = parseConfig('policy: { model: ../policies/model.conf, policy: ../policies/policy.csv }', FILE, {});
+    // The file `npm start` uses: every ${VAR:-fallback} in it must stand without the variable.
+    const { file, config } = loadConfig(DEFAULT_CONFIG_FILE, {});
+    assert.equal(file, `${ROOT}/config/default.yaml`);
     assert.equal(config.http.port, 3000);
+    assert.equal(config.grpc.port, 50051);
     assert.equal(config.http.body_limit, 64 * 1024);
+    assert.equal(config.caller_auth.secret, '');
+    assert.equal(config.auth.jwt.jwks_url, '');
+    assert.equal(config.cache.redis_url, '');
     assert.equal(config.cache.ttl, 30_000);
+    assert.equal(config.log.level, 'info');
+    // Paths are relative to config/, and loading has already checked that the files exist.
     assert.equal(config.policy.model, `${ROOT}/policies/model.conf`);
+    assert.equal(config.policy.policy, `${ROOT}/policies/policy.csv`);
+    assert.equal(config.policy.tests, `${ROOT}/policies/tests`);
+  });
+
+  it('the bundled default takes its variables from the environment', () => {
+    // Shows the values above came from the file's fallbacks, not only from schema defaults.
+    const { config } = loadConfig(DEFAULT_CONFIG_FILE, { HTTP_PORT: '3100', LOG_LEVEL: 'warn', JWT_ISSUER: 'https://issuer.test' });
+    assert.equal(config.http.port, 3100);
+    assert.equal(config.log.level, 'warn');
+    assert.equal(config.auth.jwt.issuer, 'https://issuer.test');
   });
 
   it('interpolates ${VAR} and ${VAR:-default}, typing whole-variable values', () => {
