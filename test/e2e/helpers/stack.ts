@@ -64,6 +64,8 @@ export interface StackOptions {
   readonly transport: ProxyTransport;
   /** YAML appended to the service config (top-level keys not set below). */
   readonly serviceYaml?: string;
+  /** Replaces the `auth.jwt` block's key source (default `jwks_file: ./jwks.json`), 4 spaces indented. */
+  readonly jwtKeysYaml?: string;
   /** YAML for the `auth:` block's extra keys (indented by the caller with 2 spaces). */
   readonly authYaml?: string;
   /** The secret Centrifugo sends; defaults to the one the service expects. */
@@ -107,7 +109,7 @@ auth:
     algorithms: [RS256]
     issuer: ${ISSUER}
     audience: ${AUDIENCE}
-    jwks_file: ./jwks.json
+${options.jwtKeysYaml ?? '    jwks_file: ./jwks.json'}
   claims: { user: sub, roles: roles, info: [name] }
   channels: ["personal:{user}"]
 ${options.authYaml ?? ''}
