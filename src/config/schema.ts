@@ -130,6 +130,12 @@ export const configSchema = z
         anonymous: z.boolean().default(false),
         /** How far refresh and sub_refresh push expire_at when the connection is still allowed. */
         refresh_interval: duration.default('5m'),
+        /**
+         * Grace extension refresh and sub_refresh answer when no decision can be made (timeout,
+         * internal error): Centrifugo would read an error as "expired" and disconnect. 60s is what
+         * Centrifugo grants itself when its call to us fails.
+         */
+        failure_extension: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('60s'),
         /** How often the in-memory mirror of revoked users is read again in full from Redis (changes announced by the CLI apply at once). */
         revocation_resync: duration.default('10s'),
         /** Server-side subscriptions added to connect results when the policy allows them. */
