@@ -136,6 +136,12 @@ export const configSchema = z
          * Centrifugo grants itself when its call to us fails.
          */
         failure_extension: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('60s'),
+        /**
+         * How long an allowed subscription lives before sub_refresh asks the policy again (the
+         * subscribe answer's expire_at, and each sub_refresh extension). 0: subscriptions never
+         * expire and sub_refresh is never called for them.
+         */
+        subscription_lifetime: duration.refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (off) or at least 1s').default(0),
         /** How often the in-memory mirror of revoked users is read again in full from Redis (changes announced by the CLI apply at once). */
         revocation_resync: duration.default('10s'),
         /** Server-side subscriptions added to connect results when the policy allows them. */
