@@ -18,6 +18,9 @@ import { findToken, parseTokenSource, type TokenSource } from './token-sources.j
 
 type AuthConfig = Config['auth'];
 
+/** How long a verified token without exp stays cached (a key rotation or revocation of the key then applies). */
+const NO_EXP_CACHE_MS = 5 * 60_000;
+
 /** Reads a claim by a dotted path ("realm_access.roles"). */
 function claimAt(payload: JWTPayload, path: string): unknown {
   let value: unknown = payload;
@@ -74,7 +77,7 @@ function settingsFingerprint(auth: AuthConfig): string {
   const keyMaterial = [auth.jwt.jwks_url, auth.jwt.jwks_file, auth.jwt.public_key_file]
     .map((source) => (source !== '' && !source.includes('://') ? readFileSync(source, 'utf8') : source))
     .join('\n');
-  const settings = JSON.stringify([auth.jwt.algorithms, auth.jwt.issuer, auth.jwt.audience, auth.jwt.hmac_secret, auth.claims, keyMaterial]);
+  const settings = JSON.stringify([auth.jwt.algorithms, auth.jwt.issuer, auth.jwt.audience, auth.jwt.hmac_secret, auth.jwt.require_exp, auth.claims, keyMaterial]);
   return createHash('sha256').update(settings).digest('hex').slice(0, 16);
 }
 
@@ -100,9 +103,16 @@ export class JwtAuthenticator implements Authenticator {
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = hash('sha256', token, 'base64');
     const known = await this.verified.get(digest, trace);
-    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
-    if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
+    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock. An
+    // entry without exp (require_exp off) is only ever cached for a bounded time.
+    if (known && known.expireAt !== undefined && known.expireAt * 1000 > this.now()) return { kind: 'authenticated', identity: known };
+    if (known && known.expireAt === undefined && !this.auth.jwt.require_exp) return { kind: 'authenticated', identity: this.bounded(known) };
     return trace ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
+  }
+
+  /** A token without exp (allowed by require_exp: false) gets a connection of at most max_lifetime; refresh re-checks after it. */
+  private bounded(identity: Identity): Identity {
+    return { ...identity, expireAt: Math.floor((this.now() + this.auth.jwt.max_lifetime) / 1000) };
   }
 
   private async verify(token: string, digest: string): Promise<AuthOutcome> {
@@ -131,7 +141,13 @@ export class JwtAuthenticator implements Authenticator {
     }
     const identity = mapClaims(payload, this.auth.claims);
     if (!identity) return { kind: 'invalid', reason: `claim "${this.auth.claims.user}" missing or not a string` };
-    const ttl = identity.expireAt ? identity.expireAt * 1000 - this.now() : 5 * 60_000;
+    if (identity.expireAt === undefined) {
+      // Valid forever by its own terms: refused unless config says otherwise, and then never cached for long.
+      if (jwt.require_exp) return { kind: 'invalid', reason: 'token without exp (auth.jwt.require_exp)' };
+      this.verified.set(digest, identity, Math.min(jwt.max_lifetime, NO_EXP_CACHE_MS));
+      return { kind: 'authenticated', identity: this.bounded(identity) };
+    }
+    const ttl = identity.expireAt * 1000 - this.now();
     if (ttl > 0) this.verified.set(digest, identity, ttl);
     return { kind: 'authenticated', identity };
   }

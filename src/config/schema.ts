@@ -116,6 +116,10 @@ export const configSchema = z
             hmac_secret: z.string().default(''),
             clock_tolerance: duration.default('5s'),
             max_token_bytes: z.number().int().positive().default(8192),
+            /** Refuse tokens without `exp` (4501): such a token would otherwise be good forever. */
+            require_exp: z.boolean().default(true),
+            /** With require_exp off: a connection from a token without `exp` expires (and refresh re-checks) after this. */
+            max_lifetime: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1h'),
           })
           .strict()
           .default({}),
