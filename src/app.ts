@@ -73,11 +73,17 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     config.policy.candidate === ''
       ? undefined
       : new PolicyStore({ model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate }, log.child({ policy: 'candidate' }));
+  const redis = overrides.redis ?? openRedis(config, log, metrics);
+  const jwtAuthenticator = overrides.authenticator
+    ? undefined
+    : new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis);
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,
     last_reload_error: policy.lastFailure(),
+    // Shown, never a reason to be unready: every replica shares the identity provider, and
+    // pulling them all out of service would fail refresh, subscribe and the rest as well.
+    ...(jwtAuthenticator?.keysUnavailable() ? { signing_keys: 'unavailable' } : {}),
   }));
-  const redis = overrides.redis ?? openRedis(config, log, metrics);
   const cache =
     overrides.cache ??
     new TieredDecisionCache({
@@ -133,7 +139,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         );
       },
     }),
-    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis),
+    authenticator: overrides.authenticator ?? (jwtAuthenticator as JwtAuthenticator),
+    onKeysUnavailable: () => metrics.keysUnavailable.inc(),
     revocations: overrides.revocations ?? revocations ?? noRevocations,
     rpc,
     now,

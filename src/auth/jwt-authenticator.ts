@@ -12,7 +12,7 @@ import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import type { Config } from '../config/schema.js';
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
 import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
-import { JwksStore } from './jwks-store.js';
+import { JwksStore, KeysUnavailable } from './jwks-store.js';
 import { TieredVerifiedTokens, type VerifiedTokens } from './verified-tokens.js';
 import { findToken, parseTokenSource, type TokenSource } from './token-sources.js';
 
@@ -56,20 +56,23 @@ export function mapClaims(payload: JWTPayload, claims: AuthConfig['claims']): Id
 interface KeySources {
   readonly hmac?: Uint8Array;
   readonly asymmetric?: JWTVerifyGetKey | KeyObject;
+  /** The remote key set, when keys come from jwks_url. */
+  readonly remote?: JwksStore;
 }
 
 function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok: boolean) => void): KeySources {
   const hmac = jwt.hmac_secret === '' ? undefined : new TextEncoder().encode(jwt.hmac_secret);
   let asymmetric: KeySources['asymmetric'];
+  let remote: JwksStore | undefined;
   if (jwt.jwks_url !== '') {
-    const store = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
-    asymmetric = store.getKey;
+    remote = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
+    asymmetric = remote.getKey;
   } else if (jwt.jwks_file !== '') {
     asymmetric = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks_file, 'utf8')));
   } else if (jwt.public_key_file !== '') {
     asymmetric = createPublicKey(readFileSync(jwt.public_key_file));
   }
-  return { hmac, asymmetric };
+  return { hmac, asymmetric, remote };
 }
 
 /** Changes whenever anything that decides whether a token is valid, or what it maps to, changes. */
@@ -95,6 +98,11 @@ export class JwtAuthenticator implements Authenticator {
     this.sources = auth.token_sources.map(parseTokenSource);
     this.keys = keySources(auth.jwt, now, onJwksFetch);
     this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
+  }
+
+  /** True while keys come from jwks_url and none loaded yet or the last fetch failed (for /readyz). */
+  keysUnavailable(): boolean {
+    return this.keys.remote?.unavailable() ?? false;
   }
 
   async authenticate(request: ConnectRequest, trace?: TraceContext): Promise<AuthOutcome> {
@@ -137,6 +145,7 @@ export class JwtAuthenticator implements Authenticator {
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) return { kind: 'expired' };
+      if (err instanceof KeysUnavailable) return { kind: 'keys_unavailable' };
       return { kind: 'invalid', reason: (err as { code?: string }).code ?? (err as Error).name };
     }
     const identity = mapClaims(payload, this.auth.claims);

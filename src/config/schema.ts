@@ -233,6 +233,8 @@ export const configSchema = z
         upstream_unavailable: errorAnswer(503, 'upstream unavailable', true),
         upstream_error: errorAnswer(502, 'bad gateway', true),
         internal: errorAnswer(500, 'internal error', true),
+        /** connect while the identity provider's keys cannot be fetched (jwks_url down, key not cached). */
+        keys_unavailable: errorAnswer(503, 'keys unavailable', true),
       })
       .strict()
       .default({}),

@@ -28,6 +28,8 @@ export interface HandlerDeps {
   readonly authenticator: Authenticator;
   readonly revocations: RevocationList;
   readonly rpc: RpcForwarder;
+  /** Counts connects answered keys_unavailable (cpp_keys_unavailable_total). */
+  readonly onKeysUnavailable?: () => void;
   /** Unix milliseconds; replaceable in tests. */
   readonly now: () => number;
 }
