@@ -72,7 +72,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const candidate =
     config.policy.candidate === ''
       ? undefined
-      : new PolicyStore({ model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate }, log.child({ policy: 'candidate' }));
+      : new PolicyStore(
+          { model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate, role_prefixes: config.policy.role_prefixes },
+          log.child({ policy: 'candidate' }),
+        );
   const redis = overrides.redis ?? openRedis(config, log, metrics);
   const jwtAuthenticator = overrides.authenticator
     ? undefined

@@ -162,6 +162,12 @@ export const configSchema = z
         /** Quiet time after the last file change before a reload (editors write in several steps). */
         debounce: duration.default('200ms'),
         mode: z.enum(['enforce', 'shadow']).default('enforce'),
+        /**
+         * Policy names starting with one of these are roles, never user IDs: a token whose sub is
+         * "role:admin" gets none of role:admin's rights. Names on the right of a g line and the
+         * implicit roles are roles whatever their spelling (src/policy/role-names.ts).
+         */
+        role_prefixes: z.array(z.string().min(1)).default(['role:']),
         /** A directory with model.conf and *.csv: evaluated beside the live policy, disagreements logged, answers unchanged. */
         candidate: z.string().default(''),
         decision_log: z
