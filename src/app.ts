@@ -14,13 +14,14 @@ import { JwtAuthenticator } from './auth/jwt-authenticator.js';
 import { TieredDecisionCache, type DecisionCache } from './cache/decision-cache.js';
 import { createRedis } from './cache/redis-connection.js';
 import { RedisStore } from './cache/redis-store.js';
-import { noRevocations, RedisRevocations } from './auth/revocations.js';
+import { noRevocations, RedisRevocations, type RevocationList } from './auth/revocations.js';
 import type { Config } from './config/schema.js';
 import { EVENTS, type EventName } from './core/events.js';
+import { failureAnswerFor } from './core/failure-answers.js';
 import { instrument } from './core/instrument.js';
 import type { HandlerDeps } from './handlers/handler.js';
 import { createHandlers } from './handlers/registry.js';
-import { PolicyDecider } from './policy/decider.js';
+import { PolicyDecider, type Decider } from './policy/decider.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { DecisionLog } from './policy/decision-log.js';
 import { ReplicaSync } from './policy/replica-sync.js';
@@ -44,6 +45,10 @@ export interface AppOverrides {
   /** The config file, watched for rpc.routes changes when rpc.watch is on. */
   readonly configFile?: string;
   readonly metrics?: Metrics;
+  /** Replaces the policy decider (tests make it hang or throw). */
+  readonly decider?: Decider;
+  /** Replaces the revocation list built from cache.redis_url. */
+  readonly revocations?: RevocationList;
 }
 
 export interface App {
@@ -67,12 +72,21 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const candidate =
     config.policy.candidate === ''
       ? undefined
-      : new PolicyStore({ model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate }, log.child({ policy: 'candidate' }));
+      : new PolicyStore(
+          { model: join(config.policy.candidate, 'model.conf'), policy: config.policy.candidate, role_prefixes: config.policy.role_prefixes },
+          log.child({ policy: 'candidate' }),
+        );
+  const redis = overrides.redis ?? openRedis(config, log, metrics);
+  const jwtAuthenticator = overrides.authenticator
+    ? undefined
+    : new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis);
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,
     last_reload_error: policy.lastFailure(),
+    // Shown, never a reason to be unready: every replica shares the identity provider, and
+    // pulling them all out of service would fail refresh, subscribe and the rest as well.
+    ...(jwtAuthenticator?.keysUnavailable() ? { signing_keys: 'unavailable' } : {}),
   }));
-  const redis = overrides.redis ?? openRedis(config, log, metrics);
   const cache =
     overrides.cache ??
     new TieredDecisionCache({
@@ -105,7 +119,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     : undefined;
   const deps: HandlerDeps = {
     config,
-    decider: new PolicyDecider(policy, cache, {
+    decider: overrides.decider ?? new PolicyDecider(policy, cache, {
       mode: config.policy.mode,
       candidate,
       decisionLog: new DecisionLog(log.child({ component: 'decision_log' }), config.policy.decision_log.allow_sample, (decision) =>
@@ -128,8 +142,9 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         );
       },
     }),
-    authenticator: overrides.authenticator ?? new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis),
-    revocations: revocations ?? noRevocations,
+    authenticator: overrides.authenticator ?? (jwtAuthenticator as JwtAuthenticator),
+    onKeysUnavailable: () => metrics.keysUnavailable.inc(),
+    revocations: overrides.revocations ?? revocations ?? noRevocations,
     rpc,
     now,
   };
@@ -149,7 +164,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const instrumentDeps = {
     log,
     metrics,
-    codes: config.codes,
+    failureAnswer: (event: EventName) => failureAnswerFor(event, { codes: config.codes, extensionMs: config.auth.failure_extension, now }),
     timeoutMs: (event: EventName) => (event === 'rpc' ? undefined : config.server.decision_timeout),
     includeUser: config.telemetry.include_user,
   };

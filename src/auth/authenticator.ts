@@ -17,7 +17,9 @@ export type AuthOutcome =
   | { readonly kind: 'no_token' }
   /** A token was found but is not acceptable; `reason` is for logs only, never sent to clients. */
   | { readonly kind: 'invalid'; readonly reason: string }
-  | { readonly kind: 'expired' };
+  | { readonly kind: 'expired' }
+  /** The signing key cannot be had because the identity provider's key set could not be fetched: our outage, not the token's fault. */
+  | { readonly kind: 'keys_unavailable' };
 
 export interface Authenticator {
   /** `trace`: the request's trace context, parent of the verification span. */

@@ -17,12 +17,23 @@ export interface JwksStoreOptions {
 
 const FIRST_LOAD_RETRY_MS = 1000;
 
+/**
+ * The key a token names cannot be had because fetching the key set failed: none was ever loaded,
+ * or the token's kid is not among the cached keys and the last fetch failed. Not the token's
+ * fault (connect answers a temporary error, so clients retry); an unknown kid in a key set that
+ * was fetched fine stays JWKSNoMatchingKey (the token is refused). A JWKSTimeout, so code that
+ * only knows jose's errors still reads it as "could not get keys".
+ */
+export class KeysUnavailable extends errors.JWKSTimeout {}
+
 type KeyGetter = (header: JWSHeaderParameters, input: FlattenedJWSInput) => Promise<CryptoKey>;
 
 export class JwksStore {
   private local: ReturnType<typeof createLocalJWKSet> | undefined;
   private fetchedAt = 0;
   private attemptedAt = Number.NEGATIVE_INFINITY;
+  /** Whether the most recent fetch failed: then a kid missing from the cached keys may just be new. */
+  private lastFetchFailed = false;
   private pending: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -42,10 +53,24 @@ export class JwksStore {
       // A refresh in flight (another miss's, or the background one started above) may bring this kid.
       if (this.pending) await this.pending.catch(() => undefined);
       else if (this.coolingDownOver()) await this.refresh().catch(() => undefined);
-      else throw err;
-      return (this.local as NonNullable<typeof this.local>)(header, input);
+      else throw this.missing(err);
+      try {
+        return await (this.local as NonNullable<typeof this.local>)(header, input);
+      } catch (again) {
+        throw again instanceof errors.JWKSNoMatchingKey ? this.missing(again) : again;
+      }
     }
   };
+
+  /** True while no key set has loaded or the last fetch failed (shown by /readyz). */
+  unavailable(): boolean {
+    return !this.local || this.lastFetchFailed;
+  }
+
+  /** A kid we do not have: the token's fault only if the last fetch worked. */
+  private missing(err: Error): Error {
+    return this.lastFetchFailed ? new KeysUnavailable(`key not cached and the JWKS fetch failed: ${err.message}`) : err;
+  }
 
   /**
    * Before any key set has ever loaded there is nothing stale to serve. A failed first fetch is
@@ -54,7 +79,7 @@ export class JwksStore {
    */
   private async firstLoad(): Promise<void> {
     if (this.pending) return this.pending;
-    if (this.now() - this.attemptedAt < FIRST_LOAD_RETRY_MS) throw new errors.JWKSTimeout('JWKS unavailable (retrying shortly)');
+    if (this.now() - this.attemptedAt < FIRST_LOAD_RETRY_MS) throw new KeysUnavailable('JWKS unavailable (retrying shortly)');
     return this.refresh();
   }
 
@@ -81,10 +106,12 @@ export class JwksStore {
       const jwks = (await response.json()) as JSONWebKeySet;
       this.local = createLocalJWKSet(jwks);
       this.fetchedAt = this.now();
+      this.lastFetchFailed = false;
       this.options.onFetch?.(true);
     } catch (err) {
+      this.lastFetchFailed = true;
       this.options.onFetch?.(false);
-      if (!this.local) throw new errors.JWKSTimeout(`JWKS unavailable: ${(err as Error).message}`);
+      if (!this.local) throw new KeysUnavailable(`JWKS unavailable: ${(err as Error).message}`);
     }
   }
 }

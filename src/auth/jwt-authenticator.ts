@@ -12,11 +12,14 @@ import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import type { Config } from '../config/schema.js';
 import type { ConnectRequest, JsonValue } from '../core/messages.js';
 import type { AuthOutcome, Authenticator, Identity } from './authenticator.js';
-import { JwksStore } from './jwks-store.js';
+import { JwksStore, KeysUnavailable } from './jwks-store.js';
 import { TieredVerifiedTokens, type VerifiedTokens } from './verified-tokens.js';
 import { findToken, parseTokenSource, type TokenSource } from './token-sources.js';
 
 type AuthConfig = Config['auth'];
+
+/** How long a verified token without exp stays cached (a key rotation or revocation of the key then applies). */
+const NO_EXP_CACHE_MS = 5 * 60_000;
 
 /** Reads a claim by a dotted path ("realm_access.roles"). */
 function claimAt(payload: JWTPayload, path: string): unknown {
@@ -53,20 +56,23 @@ export function mapClaims(payload: JWTPayload, claims: AuthConfig['claims']): Id
 interface KeySources {
   readonly hmac?: Uint8Array;
   readonly asymmetric?: JWTVerifyGetKey | KeyObject;
+  /** The remote key set, when keys come from jwks_url. */
+  readonly remote?: JwksStore;
 }
 
 function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok: boolean) => void): KeySources {
   const hmac = jwt.hmac_secret === '' ? undefined : new TextEncoder().encode(jwt.hmac_secret);
   let asymmetric: KeySources['asymmetric'];
+  let remote: JwksStore | undefined;
   if (jwt.jwks_url !== '') {
-    const store = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
-    asymmetric = store.getKey;
+    remote = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
+    asymmetric = remote.getKey;
   } else if (jwt.jwks_file !== '') {
     asymmetric = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks_file, 'utf8')));
   } else if (jwt.public_key_file !== '') {
     asymmetric = createPublicKey(readFileSync(jwt.public_key_file));
   }
-  return { hmac, asymmetric };
+  return { hmac, asymmetric, remote };
 }
 
 /** Changes whenever anything that decides whether a token is valid, or what it maps to, changes. */
@@ -74,7 +80,7 @@ function settingsFingerprint(auth: AuthConfig): string {
   const keyMaterial = [auth.jwt.jwks_url, auth.jwt.jwks_file, auth.jwt.public_key_file]
     .map((source) => (source !== '' && !source.includes('://') ? readFileSync(source, 'utf8') : source))
     .join('\n');
-  const settings = JSON.stringify([auth.jwt.algorithms, auth.jwt.issuer, auth.jwt.audience, auth.jwt.hmac_secret, auth.claims, keyMaterial]);
+  const settings = JSON.stringify([auth.jwt.algorithms, auth.jwt.issuer, auth.jwt.audience, auth.jwt.hmac_secret, auth.jwt.require_exp, auth.claims, keyMaterial]);
   return createHash('sha256').update(settings).digest('hex').slice(0, 16);
 }
 
@@ -94,15 +100,27 @@ export class JwtAuthenticator implements Authenticator {
     this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
   }
 
+  /** True while keys come from jwks_url and none loaded yet or the last fetch failed (for /readyz). */
+  keysUnavailable(): boolean {
+    return this.keys.remote?.unavailable() ?? false;
+  }
+
   async authenticate(request: ConnectRequest, trace?: TraceContext): Promise<AuthOutcome> {
     const token = findToken(this.sources, request);
     if (token === undefined) return { kind: 'no_token' };
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = hash('sha256', token, 'base64');
     const known = await this.verified.get(digest, trace);
-    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock.
-    if (known && (known.expireAt === undefined || known.expireAt * 1000 > this.now())) return { kind: 'authenticated', identity: known };
+    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock. An
+    // entry without exp (require_exp off) is only ever cached for a bounded time.
+    if (known && known.expireAt !== undefined && known.expireAt * 1000 > this.now()) return { kind: 'authenticated', identity: known };
+    if (known && known.expireAt === undefined && !this.auth.jwt.require_exp) return { kind: 'authenticated', identity: this.bounded(known) };
     return trace ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
+  }
+
+  /** A token without exp (allowed by require_exp: false) gets a connection of at most max_lifetime; refresh re-checks after it. */
+  private bounded(identity: Identity): Identity {
+    return { ...identity, expireAt: Math.floor((this.now() + this.auth.jwt.max_lifetime) / 1000) };
   }
 
   private async verify(token: string, digest: string): Promise<AuthOutcome> {
@@ -127,11 +145,18 @@ export class JwtAuthenticator implements Authenticator {
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) return { kind: 'expired' };
+      if (err instanceof KeysUnavailable) return { kind: 'keys_unavailable' };
       return { kind: 'invalid', reason: (err as { code?: string }).code ?? (err as Error).name };
     }
     const identity = mapClaims(payload, this.auth.claims);
     if (!identity) return { kind: 'invalid', reason: `claim "${this.auth.claims.user}" missing or not a string` };
-    const ttl = identity.expireAt ? identity.expireAt * 1000 - this.now() : 5 * 60_000;
+    if (identity.expireAt === undefined) {
+      // Valid forever by its own terms: refused unless config says otherwise, and then never cached for long.
+      if (jwt.require_exp) return { kind: 'invalid', reason: 'token without exp (auth.jwt.require_exp)' };
+      this.verified.set(digest, identity, Math.min(jwt.max_lifetime, NO_EXP_CACHE_MS));
+      return { kind: 'authenticated', identity: this.bounded(identity) };
+    }
+    const ttl = identity.expireAt * 1000 - this.now();
     if (ttl > 0) this.verified.set(digest, identity, ttl);
     return { kind: 'authenticated', identity };
   }

@@ -6,7 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { chooseConfigFile, ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { PolicySourceError } from '../policy/policy-source.js';
-import { buildEngine } from '../policy/policy-store.js';
+import { buildEngine, type PolicyPaths } from '../policy/policy-store.js';
 
 export type Out = { log: (line: string) => void; error: (line: string) => void };
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -38,7 +38,7 @@ export function loadOrReport(file: string | undefined, out: Out): LoadedConfig |
 }
 
 /** Builds the policy engine, printing the file:line problem; undefined when the policy is invalid. */
-export async function engineOrReport(paths: { model: string; policy: string }, out: Out): Promise<PolicyEngine | undefined> {
+export async function engineOrReport(paths: PolicyPaths, out: Out): Promise<PolicyEngine | undefined> {
   try {
     return await buildEngine(paths);
   } catch (err) {

@@ -116,6 +116,10 @@ export const configSchema = z
             hmac_secret: z.string().default(''),
             clock_tolerance: duration.default('5s'),
             max_token_bytes: z.number().int().positive().default(8192),
+            /** Refuse tokens without `exp` (4501): such a token would otherwise be good forever. */
+            require_exp: z.boolean().default(true),
+            /** With require_exp off: a connection from a token without `exp` expires (and refresh re-checks) after this. */
+            max_lifetime: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1h'),
           })
           .strict()
           .default({}),
@@ -130,6 +134,18 @@ export const configSchema = z
         anonymous: z.boolean().default(false),
         /** How far refresh and sub_refresh push expire_at when the connection is still allowed. */
         refresh_interval: duration.default('5m'),
+        /**
+         * Grace extension refresh and sub_refresh answer when no decision can be made (timeout,
+         * internal error): Centrifugo would read an error as "expired" and disconnect. 60s is what
+         * Centrifugo grants itself when its call to us fails.
+         */
+        failure_extension: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('60s'),
+        /**
+         * How long an allowed subscription lives before sub_refresh asks the policy again (the
+         * subscribe answer's expire_at, and each sub_refresh extension). 0: subscriptions never
+         * expire and sub_refresh is never called for them.
+         */
+        subscription_lifetime: duration.refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (off) or at least 1s').default(0),
         /** How often the in-memory mirror of revoked users is read again in full from Redis (changes announced by the CLI apply at once). */
         revocation_resync: duration.default('10s'),
         /** Server-side subscriptions added to connect results when the policy allows them. */
@@ -146,6 +162,12 @@ export const configSchema = z
         /** Quiet time after the last file change before a reload (editors write in several steps). */
         debounce: duration.default('200ms'),
         mode: z.enum(['enforce', 'shadow']).default('enforce'),
+        /**
+         * Policy names starting with one of these are roles, never user IDs: a token whose sub is
+         * "role:admin" gets none of role:admin's rights. Names on the right of a g line and the
+         * implicit roles are roles whatever their spelling (src/policy/role-names.ts).
+         */
+        role_prefixes: z.array(z.string().min(1)).default(['role:']),
         /** A directory with model.conf and *.csv: evaluated beside the live policy, disagreements logged, answers unchanged. */
         candidate: z.string().default(''),
         decision_log: z
@@ -217,6 +239,8 @@ export const configSchema = z
         upstream_unavailable: errorAnswer(503, 'upstream unavailable', true),
         upstream_error: errorAnswer(502, 'bad gateway', true),
         internal: errorAnswer(500, 'internal error', true),
+        /** connect while the identity provider's keys cannot be fetched (jwks_url down, key not cached). */
+        keys_unavailable: errorAnswer(503, 'keys unavailable', true),
       })
       .strict()
       .default({}),

@@ -1,18 +1,19 @@
 /**
  * The one wrapper around every handler: timing, metrics, a child logger, the decision timeout,
- * and turning anything thrown into `error 500 temporary` (the client retries; Centrifugo never
- * sees a transport failure from us).
+ * and turning anything thrown (or a timeout) into the event's failure answer (failure-answers.ts:
+ * `error 500 temporary` for most events, a short grace extension for refresh and sub_refresh).
+ * Centrifugo never sees a transport failure from us.
  */
 import type { Logger } from 'pino';
-import type { Codes } from '../config/schema.js';
 import type { Handler, HandlerContext } from '../handlers/handler.js';
 import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { logIds, parentFrom, tracer, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
-import { decisionCode, fail, type Decision } from './decision.js';
+import { decisionCode, type Decision } from './decision.js';
 import type { EventName } from './events.js';
+import type { FailureAnswer } from './failure-answers.js';
 import type { AnyResult, RequestOf } from './messages.js';
 
 export type Transport = 'http' | 'grpc';
@@ -29,7 +30,8 @@ export type InstrumentedHandler<E extends EventName> = (request: RequestOf[E], c
 export interface InstrumentDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly codes: Codes;
+  /** What each event answers when its handler throws or times out (core/failure-answers.ts). */
+  readonly failureAnswer: (event: EventName) => FailureAnswer;
   /** No timeout for rpc: its routes carry their own upstream timeouts. */
   readonly timeoutMs: (event: EventName) => number | undefined;
   /** telemetry.include_user: put user IDs on spans. */
@@ -65,7 +67,9 @@ class TracedHandlerContext implements HandlerContext {
 }
 
 export function instrument<E extends EventName>(event: E, handler: Handler<E>, deps: InstrumentDeps): InstrumentedHandler<E> {
-  const internal = fail(deps.codes.internal);
+  const failure = deps.failureAnswer(event);
+  // Failure answers, so the span can be marked failed (a grace extension looks like any result).
+  const failedDecisions = new WeakSet<Decision<AnyResult>>();
   const log = deps.log.child({ event });
   const timeoutMs = deps.timeoutMs(event);
   const deadlines = new DeadlineQueue();
@@ -107,9 +111,17 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
               }),
             ]);
     } catch (err) {
-      if (err instanceof DecisionTimeout) ctx.log.error({ timeout_ms: timeoutMs }, 'decision timed out');
+      const timedOut = err instanceof DecisionTimeout;
+      decision = failure.answer();
+      failedDecisions.add(decision);
+      if (failure.grace) {
+        // Not an error for the user: they keep their connection or subscription a little longer.
+        deps.metrics.refreshFallbacks.inc({ event, reason: timedOut ? 'timeout' : 'error' });
+        const expireAt = decision.kind === 'result' ? (decision.result as { expire_at?: number }).expire_at : undefined;
+        if (timedOut) ctx.log.warn({ timeout_ms: timeoutMs, expire_at: expireAt }, 'decision timed out; extended by auth.failure_extension');
+        else ctx.log.warn({ err, expire_at: expireAt }, 'handler failed; extended by auth.failure_extension');
+      } else if (timedOut) ctx.log.error({ timeout_ms: timeoutMs }, 'decision timed out');
       else ctx.log.error({ err }, 'handler failed');
-      decision = internal;
     } finally {
       deadline?.done();
       deps.metrics.inflightNow[call.transport] -= 1;
@@ -136,7 +148,7 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
       const user = (decision.result as { user?: string }).user;
       if (user !== undefined) span.setAttribute('enduser.id', user);
     }
-    if (decision === internal) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+    if (failedDecisions.has(decision)) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
     span.end();
     return decision;
   };

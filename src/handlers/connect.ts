@@ -1,4 +1,4 @@
-import { allow, disconnect, type Decision } from '../core/decision.js';
+import { allow, disconnect, fail, type Decision } from '../core/decision.js';
 import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/messages.js';
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
@@ -20,6 +20,12 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
         break;
       case 'expired':
         return disconnect(codes.token_expired);
+      case 'keys_unavailable':
+        // Our identity provider is unreachable: a temporary error, so clients retry with backoff
+        // instead of giving up (a 45xx disconnect is terminal for Centrifugo's SDKs).
+        ctx.log.warn('connect refused for now: signing keys unavailable (JWKS fetch failed)');
+        deps.onKeysUnavailable?.();
+        return fail(codes.keys_unavailable);
       case 'invalid':
         ctx.log.info({ reason: outcome.reason }, 'connect refused: invalid token');
         return disconnect(codes.unauthorized);

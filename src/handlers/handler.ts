@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Decision } from '../core/decision.js';
 import type { EventName } from '../core/events.js';
 import type { RequestOf, ResultOf } from '../core/messages.js';
-import type { PolicyDecider } from '../policy/decider.js';
+import type { Decider } from '../policy/decider.js';
 import type { RpcForwarder } from '../rpc/forwarder.js';
 import type { TraceContext } from '../telemetry/tracing.js';
 
@@ -24,10 +24,12 @@ export type Handler<E extends EventName> = (request: RequestOf[E], ctx: HandlerC
 
 export interface HandlerDeps {
   readonly config: Config;
-  readonly decider: PolicyDecider;
+  readonly decider: Decider;
   readonly authenticator: Authenticator;
   readonly revocations: RevocationList;
   readonly rpc: RpcForwarder;
+  /** Counts connects answered keys_unavailable (cpp_keys_unavailable_total). */
+  readonly onKeysUnavailable?: () => void;
   /** Unix milliseconds; replaceable in tests. */
   readonly now: () => number;
 }

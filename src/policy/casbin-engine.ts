@@ -3,9 +3,10 @@
  * builds an enforcer once per policy version and answers synchronously (enforceSync).
  */
 import { DefaultRoleManager, newEnforcer, newModelFromString, type Enforcer } from 'casbin';
-import { implicitRole, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
+import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
 import { PatternCache } from './object-pattern.js';
 import { PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
+import { roleNames, type RoleNamePredicate } from './role-names.js';
 
 /** Name of the object matcher the default model uses: `objectMatch(r.obj, p.obj, r.sub)`. */
 export const OBJECT_MATCH_FUNCTION = 'objectMatch';
@@ -18,22 +19,29 @@ const EFFECTS = new Set(['allow', 'deny']);
  */
 class RequestRoleManager extends DefaultRoleManager {
   private subject: string | undefined;
+  /** The request's user ID is a role name: it matches nothing itself (role-names.ts). */
+  private subjectIsRole = false;
   private extraRoles: readonly string[] = [];
+  isRole: RoleNamePredicate = () => false;
 
   during<T>(query: PolicyQuery, evaluate: () => T): T {
     this.subject = query.user;
+    this.subjectIsRole = this.isRole(query.user);
     this.extraRoles = [implicitRole(query.user), ...query.roles];
     try {
       return evaluate();
     } finally {
       this.subject = undefined;
+      this.subjectIsRole = false;
       this.extraRoles = [];
     }
   }
 
   override syncedHasLink(name1: string, name2: string, ...domain: string[]): boolean {
-    if (super.syncedHasLink(name1, name2, ...domain)) return true;
-    if (this.subject === undefined || name1 !== this.subject) return false;
+    const isSubject = this.subject !== undefined && name1 === this.subject;
+    // A user ID that names a role neither equals that role nor follows its g lines.
+    if (!(isSubject && this.subjectIsRole) && super.syncedHasLink(name1, name2, ...domain)) return true;
+    if (!isSubject) return false;
     return this.extraRoles.some((role) => role === name2 || super.syncedHasLink(role, name2, ...domain));
   }
 }
@@ -84,7 +92,7 @@ export class CasbinEngine implements PolicyEngine {
   }
 
   /** @param why shown by `check` when a model is not indexable and so runs here. */
-  static async build(source: PolicySource, why?: string): Promise<CasbinEngine> {
+  static async build(source: PolicySource, why?: string, options: EngineOptions = {}): Promise<CasbinEngine> {
     let model;
     try {
       model = newModelFromString(source.modelText);
@@ -93,6 +101,7 @@ export class CasbinEngine implements PolicyEngine {
     }
     const enforcer = await newEnforcer(model);
     const roles = new RequestRoleManager(10);
+    roles.isRole = roleNames(source.rules, options.rolePrefixes);
     enforcer.setRoleManager(roles);
     validateRules(enforcer, source);
     const byType = new Map<string, string[][]>();

@@ -31,7 +31,12 @@ export interface DeciderOptions {
   readonly onDisagreement?: (query: PolicyQuery, live: boolean, candidate: boolean, candidateVersion: string) => void;
 }
 
-export class PolicyDecider {
+/** What handlers ask; PolicyDecider is the implementation (tests may replace it). */
+export interface Decider {
+  decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict>;
+}
+
+export class PolicyDecider implements Decider {
   constructor(
     private readonly engines: EngineHolder,
     private readonly cache: DecisionCache,

@@ -34,3 +34,8 @@ export interface PolicyEngine {
 export const ANONYMOUS_ROLE = 'anonymous';
 export const AUTHENTICATED_ROLE = 'authenticated';
 export const implicitRole = (user: string): string => (user === '' ? ANONYMOUS_ROLE : AUTHENTICATED_ROLE);
+
+export interface EngineOptions {
+  /** policy.role_prefixes: names with these prefixes are roles, never user IDs (role-names.ts). */
+  readonly rolePrefixes?: readonly string[];
+}

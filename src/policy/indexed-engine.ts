@@ -11,9 +11,10 @@
  * their literal prefix (looked up by the prefixes of the requested object), and the few
  * patterns that start with a wildcard in a short list. Only those candidates are matched.
  */
-import { implicitRole, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
+import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
 import { PatternCache, type ObjectPattern } from './object-pattern.js';
 import { PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
+import { roleNames, type RoleNamePredicate } from './role-names.js';
 
 /** casbin's DefaultRoleManager follows at most this many g links. */
 const MAX_ROLE_HOPS = 10;
@@ -102,12 +103,19 @@ export class IndexedEngine implements PolicyEngine {
   /** name → every name reachable within MAX_ROLE_HOPS, itself included (computed on first use). */
   private readonly closures = new Map<string, readonly string[]>();
 
-  private constructor(readonly source: PolicySource) {
+  /** Names a user ID may never act as (role-names.ts). */
+  private readonly isRole: RoleNamePredicate;
+
+  private constructor(
+    readonly source: PolicySource,
+    options: EngineOptions,
+  ) {
     this.version = source.version;
+    this.isRole = roleNames(source.rules, options.rolePrefixes);
   }
 
-  static async build(source: PolicySource): Promise<IndexedEngine> {
-    const engine = new IndexedEngine(source);
+  static async build(source: PolicySource, options: EngineOptions = {}): Promise<IndexedEngine> {
+    const engine = new IndexedEngine(source, options);
     const patterns = new PatternCache();
     let sliceStart = performance.now();
     for (let i = 0; i < source.rules.length; i++) {
@@ -167,9 +175,9 @@ export class IndexedEngine implements PolicyEngine {
     return known;
   }
 
-  /** The user, their g roles, the implicit role and token roles with theirs. */
+  /** The user (unless the ID is a role name), their g roles, the implicit role and token roles with theirs. */
   private subjects(query: PolicyQuery): Iterable<string> {
-    const own = this.parents.has(query.user) ? this.closure(query.user) : [query.user];
+    const own = this.isRole(query.user) ? [] : this.parents.has(query.user) ? this.closure(query.user) : [query.user];
     const extra = [implicitRole(query.user), ...query.roles];
     const all = new Set(own);
     for (const role of extra) for (const name of this.parents.has(role) ? this.closure(role) : [role]) all.add(name);

@@ -18,13 +18,16 @@ export interface PolicyPaths {
   readonly policy: string;
   /** Test cases every new policy must pass before it goes live ("" for none). */
   readonly tests?: string;
+  /** policy.role_prefixes: names that are roles, never user IDs (role-names.ts). */
+  readonly role_prefixes?: readonly string[];
 }
 
 /** The indexed engine when the model has the default shape, else plain casbin (model-shape.ts). */
 export async function buildEngine(paths: PolicyPaths): Promise<PolicyEngine> {
   const source = await loadPolicySource(paths.model, paths.policy);
   const shape = modelShape(source.modelText);
-  return shape.indexable ? IndexedEngine.build(source) : CasbinEngine.build(source, shape.reason);
+  const options = { rolePrefixes: paths.role_prefixes };
+  return shape.indexable ? IndexedEngine.build(source, options) : CasbinEngine.build(source, shape.reason, options);
 }
 
 export class PolicyRejected extends Error {}

@@ -28,6 +28,8 @@ export class Metrics {
   readonly upstreamBreaker: Gauge<'origin' | 'state'>;
   readonly routeReloads: Counter<'result'>;
   readonly jwksFetches: Counter<'result'>;
+  readonly refreshFallbacks: Counter<'event' | 'reason'>;
+  readonly keysUnavailable: Counter;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -127,6 +129,17 @@ export class Metrics {
       name: 'cpp_jwks_fetches_total',
       help: 'Fetches of the remote JWKS (auth.jwt.jwks_url), by result (ok, failed).',
       labelNames: ['result'],
+      registers,
+    });
+    this.refreshFallbacks = new Counter({
+      name: 'cpp_refresh_fallback_total',
+      help: 'refresh and sub_refresh answered with the auth.failure_extension grace extension because no decision could be made, by event and reason (timeout, error).',
+      labelNames: ['event', 'reason'],
+      registers,
+    });
+    this.keysUnavailable = new Counter({
+      name: 'cpp_keys_unavailable_total',
+      help: 'Connects answered error 503 keys unavailable (temporary): the signing key could not be had because the JWKS fetch failed.',
       registers,
     });
     this.revocationUnknown = new Counter({

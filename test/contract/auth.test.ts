@@ -45,7 +45,7 @@ function aroundSize(max: number): { fits: string; over: string } {
 }
 const sized = aroundSize(8192);
 
-type HarnessName = 'main' | 'rs256only' | 'pem' | 'anonymous' | 'info';
+type HarnessName = 'main' | 'rs256only' | 'pem' | 'anonymous' | 'info' | 'noexp';
 
 interface Case {
   readonly note: string;
@@ -70,7 +70,14 @@ const cases: Case[] = [
   { note: 'RS256 inside binary b64data', body: binaryBody(Buffer.from(JSON.stringify({ token: rsToken() })).toString('base64')), expect: ok('56') },
   { note: 'roles claim becomes meta.roles', body: withToken(rsToken({ roles: ['role:member', 'role:guest'] })), expect: ok('56', EXP, ',"meta":{"roles":["role:member","role:guest"]}') },
   { note: 'roles as a space/comma separated string', body: withToken(es256(claims({ roles: 'role:member, role:admin' }))), expect: ok('56', EXP, ',"meta":{"roles":["role:member","role:admin"]}') },
-  { note: 'a token without exp has no expire_at', body: withToken(rsToken({ exp: undefined })), expect: ok('56', null) },
+  { note: 'a token without exp is refused (auth.jwt.require_exp defaults to true)', body: withToken(rsToken({ exp: undefined })), expect: UNAUTHORIZED },
+  { note: 'an HS256 token without exp is refused', body: withToken(hs256(claims({ exp: undefined }))), expect: UNAUTHORIZED },
+
+  // --- require_exp: false, max_lifetime: 10m
+  { note: 'require_exp off: a token without exp connects for max_lifetime', harness: 'noexp', body: withToken(rsToken({ exp: undefined })), expect: ok('56', NOW + 600) },
+  { note: 'require_exp off: the same token again (cached) still gets max_lifetime', harness: 'noexp', body: withToken(rsToken({ exp: undefined })), expect: ok('56', NOW + 600) },
+  { note: 'require_exp off: a token with exp keeps its exp', harness: 'noexp', body: withToken(rsToken()), expect: ok('56') },
+  { note: 'require_exp off: an expired token is still expired', harness: 'noexp', body: withToken(rsToken({ exp: NOW - 60 })), expect: EXPIRED },
   { note: 'exp 3 s ago is within the 5 s clock tolerance', body: withToken(rsToken({ exp: NOW - 3 })), expect: ok('56', NOW - 3) },
   { note: 'nbf 3 s ahead is within the 5 s clock tolerance', body: withToken(rsToken({ nbf: NOW + 3 })), expect: ok('56') },
   { note: 'a token of exactly max_token_bytes or just below', body: withToken(sized.fits), expect: ok('56') },
@@ -187,6 +194,7 @@ hmac_secret: ${HMAC_SECRET}`;
       pem: jwt(`algorithms: [RS256, HS256]\npublic_key_file: ${pemFile}\nhmac_secret: ${HMAC_SECRET}`),
       anonymous: `${jwt(full)}\n  anonymous: true`,
       info: `${jwt(full)}\n  claims: { info: [name] }`,
+      noexp: jwt(`${full}\nrequire_exp: false\nmax_lifetime: 10m`),
     };
     for (const [name, yaml] of Object.entries(configs) as [HarnessName, string][]) {
       harnesses.set(name, await startHarness(testConfigYaml(yaml), { now: () => NOW_MS }));
@@ -259,6 +267,24 @@ describe('verified-token cache (JwtAuthenticator with a remote JWKS)', () => {
     assert.deepEqual(await auth.authenticate(request(token)), { kind: 'expired' });
     clock = (NOW + 3600) * 1000;
     assert.deepEqual(await auth.authenticate(request(token)), { kind: 'expired' });
+  });
+
+  it('a token without exp is refused every time (never cached as accepted)', async () => {
+    const auth = new JwtAuthenticator(authConfig(), () => NOW_MS);
+    const token = rsToken({ exp: undefined });
+    for (let i = 0; i < 3; i++) assert.deepEqual(await auth.authenticate(request(token)), { kind: 'invalid', reason: 'token without exp (auth.jwt.require_exp)' });
+  });
+
+  it('require_exp off: each connect of a token without exp lives max_lifetime from that connect, cached or not', async (t) => {
+    let clock = NOW_MS;
+    const config = configSchema.parse({ auth: { jwt: { jwks_url: idp.url, issuer: ISS, audience: AUD, require_exp: false, max_lifetime: '10m' } } }).auth;
+    const auth = new JwtAuthenticator(config, () => clock);
+    const verify = t.mock.method(crypto.subtle, 'verify');
+    const token = rsToken({ exp: undefined });
+    assert.deepEqual(await auth.authenticate(request(token)), { kind: 'authenticated', identity: { user: '56', roles: [], expireAt: NOW + 600 } });
+    clock += 120_000;
+    assert.deepEqual(await auth.authenticate(request(token)), { kind: 'authenticated', identity: { user: '56', roles: [], expireAt: NOW + 720 } });
+    assert.equal(verify.mock.callCount(), 1, 'the second connect came from the cache');
   });
 
   it('an expired token is never cached: it stays expired', async () => {

@@ -104,7 +104,9 @@ export function generatePolicy(seed: number, ruleCount: number, modelText = DEFA
     requests(count) {
       return Array.from({ length: count }, () => {
         const r = random();
-        const user = r < 0.1 ? '' : r < 0.8 ? pick(users) : `stranger${Math.floor(random() * 100)}`;
+        // Now and then a user ID that names a role (a g group, role:…, an implicit role): it must get none of that role's rights.
+        const roleNamed = () => pick([...roles, 'authenticated', 'anonymous']);
+        const user = r < 0.1 ? '' : r < 0.75 ? pick(users) : r < 0.8 ? roleNamed() : `stranger${Math.floor(random() * 100)}`;
         const tokenRoles = user === '' ? [] : Array.from({ length: Math.floor(random() * 3) }, () => (random() < 0.8 ? pick(roles) : 'role:unknown'));
         const action = pick(ACTIONS);
         return { user, roles: tokenRoles, action, object: requestObject(user, action) };

@@ -61,6 +61,9 @@ describe('config', () => {
     ['code out of range', 'codes: { permission_denied: { code: 99 } }', ['codes.permission_denied.code: Number must be greater than or equal to 400']],
     ['long disconnect reason', `codes: { forbidden: { reason: "${'x'.repeat(40)}" } }`, ['codes.forbidden.reason: must be at most 32 bytes']],
     ['bad route pattern', 'rpc: { routes: [ { method: "a*b", upstream: "http://x" } ] }', ['rpc.routes[0].method: "*" may only end a method prefix, got "a*b"']],
+    ['a failure extension under 1s (Centrifugo needs expire_at > now)', 'auth: { failure_extension: 0 }', ['auth.failure_extension: must be at least 1s']],
+    ['a subscription lifetime under 1s', 'auth: { subscription_lifetime: 500ms }', ['auth.subscription_lifetime: must be 0 (off) or at least 1s']],
+    ['a max_lifetime under 1s', 'auth: { jwt: { max_lifetime: 0 } }', ['auth.jwt.max_lifetime: must be at least 1s']],
     ['invalid YAML', 'http: [', ['invalid YAML']],
   ];
   for (const [note, yaml, expected] of cases) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { errors, jwtVerify } from 'jose';
-import { JwksStore } from '../../src/auth/jwks-store.js';
+import { JwksStore, KeysUnavailable } from '../../src/auth/jwks-store.js';
 import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { ConnectRequest } from '../../src/core/messages.js';
@@ -126,9 +126,9 @@ describe('JwksStore: key rotation', () => {
 });
 
 describe('JwksStore: identity provider down', () => {
-  it('answering 500: cached keys keep verifying; unknown kids fail', async () => {
+  it('answering 500: cached keys keep verifying; unknown kids are KeysUnavailable (not the token\'s fault)', async () => {
     const server = await idp([oldKey]);
-    const { state, verify } = storeFor(server);
+    const { store, state, verify } = storeFor(server);
     await verify(oldToken());
     server.mode = 'error';
 
@@ -139,10 +139,18 @@ describe('JwksStore: identity provider down', () => {
     assert.equal(await verify(oldToken()), '56', 'a failed refresh keeps the last good keys');
 
     state.clock += COOLDOWN + 1;
-    await assert.rejects(verify(newToken()), errors.JWKSNoMatchingKey);
+    await assert.rejects(verify(newToken()), KeysUnavailable);
     assert.deepEqual(state.fetches, [true, false, false]);
     for (let i = 0; i < 10; i++) assert.equal(await verify(oldToken()), '56');
+    await assert.rejects(verify(newToken()), KeysUnavailable, 'inside the cooldown too, while the last fetch failed');
     assert.equal(server.hits, 3, 'failed refreshes are not retried inside the cooldown');
+    assert.equal(store.unavailable(), true);
+
+    // The provider is back and serves a key set without this kid: now it is the token's fault.
+    server.mode = 'ok';
+    state.clock += COOLDOWN + 1;
+    await assert.rejects(verify(newToken()), errors.JWKSNoMatchingKey);
+    assert.equal(store.unavailable(), false);
   });
 
   it('endpoint closed: cached keys keep verifying', async () => {
@@ -155,7 +163,7 @@ describe('JwksStore: identity provider down', () => {
     assert.equal(await verify(oldToken()), '56');
     await until(() => state.fetches.length === 2, 'background refresh attempted');
     state.clock += COOLDOWN + 1;
-    await assert.rejects(verify(newToken()), errors.JWKSNoMatchingKey);
+    await assert.rejects(verify(newToken()), KeysUnavailable);
     assert.deepEqual(state.fetches, [true, false, false]);
     assert.equal(await verify(oldToken()), '56');
   });
@@ -176,7 +184,7 @@ describe('JwksStore: identity provider down', () => {
 
     state.clock += COOLDOWN + 1;
     const missStarted = performance.now();
-    await assert.rejects(verify(newToken()), errors.JWKSNoMatchingKey);
+    await assert.rejects(verify(newToken()), KeysUnavailable);
     const waited = performance.now() - missStarted;
     assert.ok(waited >= TIMEOUT - 50 && waited < TIMEOUT + 1000, `unknown kid waited ${Math.round(waited)} ms`);
     assert.equal(await verify(oldToken()), '56');
@@ -232,10 +240,12 @@ describe('JwksStore: first fetch failing', () => {
   const clock = { now: Date.now() };
   const authenticator = (url: string) => new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: url } } }).auth, () => clock.now);
 
-  it('a 500 on the first fetch makes verification fail with JWKSTimeout, not crash', async () => {
+  it('a 500 on the first fetch makes verification fail with KeysUnavailable (a JWKSTimeout), not crash', async () => {
     const server = await idp();
     server.mode = 'error';
-    const { state, verify } = storeFor(server);
+    const { store, state, verify } = storeFor(server);
+    assert.equal(store.unavailable(), true);
+    await assert.rejects(verify(oldToken()), KeysUnavailable);
     await assert.rejects(verify(oldToken()), errors.JWKSTimeout);
     assert.deepEqual(state.fetches, [false]);
   });
@@ -247,18 +257,18 @@ describe('JwksStore: first fetch failing', () => {
     ['hangs past the timeout', async (s: JwksServer) => void (s.mode = 'hang')],
     ['is not listening', (s: JwksServer) => s.close()],
   ] as const) {
-    it(`JwtAuthenticator: a first fetch that ${what} is an invalid token, and recovery needs no restart`, async () => {
+    it(`JwtAuthenticator: a first fetch that ${what} is keys_unavailable (not invalid), and recovery needs no restart`, async () => {
       const server = await idp([oldKey]);
       await setUp(server);
       const auth = authenticator(server.url);
       const outcome = await auth.authenticate(request(oldToken()));
-      assert.deepEqual(outcome, { kind: 'invalid', reason: 'ERR_JWKS_TIMEOUT' });
+      assert.deepEqual(outcome, { kind: 'keys_unavailable' });
       if (what === 'is not listening') return;
       server.mode = 'ok';
       server.jwks = { keys: [oldKey] };
       // Within a second of the failed fetch nobody asks the identity provider again…
       const hits = server.hits;
-      assert.deepEqual(await auth.authenticate(request(oldToken())), { kind: 'invalid', reason: 'ERR_JWKS_TIMEOUT' });
+      assert.deepEqual(await auth.authenticate(request(oldToken())), { kind: 'keys_unavailable' });
       assert.equal(server.hits, hits);
       // …after it, the next connect fetches and succeeds.
       clock.now += 1001;
