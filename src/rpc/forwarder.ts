@@ -12,6 +12,7 @@ import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { inSpan, traceHeaders, type TraceContext } from '../telemetry/tracing.js';
+import { AttemptSignal } from './attempt-signal.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -156,31 +157,39 @@ export class HttpRpcForwarder implements RpcForwarder {
     const report = (status: string) => this.events.onUpstream?.(route.method, status, (performance.now() - started) / 1000);
     if (remainingMs <= 0) return { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true };
     const body = request.data?.bytes ?? (request.binary ? Buffer.alloc(0) : Buffer.from('null'));
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.ceil(remainingMs))]);
-    let response;
+    const deadline = new AttemptSignal(ctx.signal, Math.ceil(remainingMs));
     try {
-      response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal, dispatcher: this.agent });
-    } catch (err) {
-      const timedOut = this.timedOut(err);
-      report(timedOut ? 'timeout' : 'unreachable');
-      return timedOut
-        ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
-        : { failure: this.codes.upstream_unavailable, retryable: true, upstreamDown: true };
+      let response;
+      try {
+        response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal: deadline.signal, dispatcher: this.agent });
+      } catch (err) {
+        const timedOut = this.timedOut(err);
+        report(timedOut ? 'timeout' : 'unreachable');
+        return timedOut
+          ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
+          : { failure: this.codes.upstream_unavailable, retryable: true, upstreamDown: true };
+      }
+      let bytes: Buffer;
+      try {
+        bytes = Buffer.from(await response.body.arrayBuffer());
+      } catch (err) {
+        report(this.timedOut(err) ? 'timeout' : 'unreachable');
+        return { failure: this.timedOut(err) ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
+      }
+      return this.outcome(route, response.statusCode, bytes, request.binary, report, ctx);
+    } finally {
+      deadline.done();
     }
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(await response.body.arrayBuffer());
-    } catch (err) {
-      report(this.timedOut(err) ? 'timeout' : 'unreachable');
-      return { failure: this.timedOut(err) ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
-    }
-    report(String(response.statusCode));
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      ctx.log.warn({ route: route.method, status: response.statusCode }, 'rpc upstream answered with an error status');
-      const serverError = response.statusCode >= 500;
+  }
+
+  private outcome(route: Route, statusCode: number, bytes: Buffer, binary: boolean, report: (status: string) => void, ctx: HandlerContext): Attempt {
+    report(String(statusCode));
+    if (statusCode < 200 || statusCode >= 300) {
+      ctx.log.warn({ route: route.method, status: statusCode }, 'rpc upstream answered with an error status');
+      const serverError = statusCode >= 500;
       return { failure: this.codes.upstream_error, retryable: serverError, upstreamDown: serverError };
     }
-    return { decision: this.answer(bytes, request.binary) };
+    return { decision: this.answer(bytes, binary) };
   }
 
   /** The upstream's 2xx body as Centrifugo's RPC result, or its application error. */
