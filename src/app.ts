@@ -83,9 +83,9 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     });
   const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes, config.rpc.breaker, {
     onUpstream: (route, status, seconds) => metrics.upstreamDuration.observe({ route, status }, seconds),
-    onBreaker: (origin, state) => {
-      for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ origin, state: s }, s === state ? 1 : 0);
-      log.warn({ origin, state }, 'rpc upstream breaker changed state');
+    onBreaker: (route, upstream, state) => {
+      for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ route, upstream, state: s }, s === state ? 1 : 0);
+      log.warn({ route, upstream, state }, 'rpc route breaker changed state');
     },
   });
   const routes = overrides.configFile

@@ -1,8 +1,13 @@
 /**
  * Forwards an allowed RPC call to its upstream: the call's data is the POST body, the identity
  * travels in headers. Before the call: the route's params schema and concurrency limit; around
- * it: a circuit breaker per upstream origin and, for idempotent routes, retries within the
- * route's timeout. Failures map to the CONTRACT's temporary 502/503/504 errors.
+ * it: a circuit breaker per route and, for idempotent routes, retries within the route's
+ * timeout. Failures map to the CONTRACT's temporary 502/503/504 errors.
+ *
+ * The breaker is keyed by route (method pattern + upstream URL), not by upstream origin: a
+ * route's timeout and its method's slowness belong to that route, and one slow method must not
+ * turn the healthy methods of the same backend into 503s. The price: when a whole backend is
+ * down, each of its routes pays `failures` failed calls before its own breaker opens.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest, Agent } from 'undici';
@@ -29,8 +34,16 @@ export interface RpcForwarder {
 
 type Answer = Codes['internal'];
 
-/** One attempt's outcome: an answer for the client, or a failure that may be retried. */
-type Attempt = { readonly decision: Decision<RpcResult> } | { readonly failure: Answer; readonly retryable: boolean; readonly upstreamDown: boolean };
+/**
+ * One attempt's outcome: an answer for the client, a failure that may be retried, or abandoned
+ * (our caller went away mid-call: it says nothing about the upstream, and nobody waits for more).
+ */
+type Attempt =
+  | { readonly decision: Decision<RpcResult> }
+  | { readonly failure: Answer; readonly retryable: boolean; readonly upstreamDown: boolean }
+  | { readonly abandoned: true };
+
+const ABANDONED: Attempt = { abandoned: true };
 
 function isApplicationError(value: unknown): value is { error: { code: number; message: string; temporary?: boolean } } {
   if (value === null || typeof value !== 'object' || !('error' in value)) return false;
@@ -42,7 +55,7 @@ function isApplicationError(value: unknown): value is { error: { code: number; m
 
 export interface ForwarderEvents {
   readonly onUpstream?: (route: string, status: string, seconds: number) => void;
-  readonly onBreaker?: (origin: string, state: string) => void;
+  readonly onBreaker?: (route: string, upstream: string, state: string) => void;
 }
 
 export class HttpRpcForwarder implements RpcForwarder {
@@ -92,22 +105,23 @@ export class HttpRpcForwarder implements RpcForwarder {
     return route.checkParams(params);
   }
 
-  private breakerFor(upstream: string): Breaker {
-    const origin = new URL(upstream).origin;
-    let breaker = this.breakers.get(origin);
+  /** The route's breaker; kept across route reloads while the method pattern and upstream stay. */
+  private breakerFor(route: Route): Breaker {
+    const key = `${route.method} ${route.upstream}`;
+    let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = new Breaker({
         failures: this.breakerConfig.failures,
         cooldownMs: this.breakerConfig.cooldown,
-        onStateChange: (state) => this.events.onBreaker?.(origin, state),
+        onStateChange: (state) => this.events.onBreaker?.(route.method, route.upstream, state),
       });
-      this.breakers.set(origin, breaker);
+      this.breakers.set(key, breaker);
     }
     return breaker;
   }
 
   private async withRetries(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
-    const breaker = this.breakerFor(route.upstream);
+    const breaker = this.breakerFor(route);
     const deadline = performance.now() + route.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       // An open breaker answers at once: a dead upstream must not cost every caller its timeout.
@@ -117,13 +131,19 @@ export class HttpRpcForwarder implements RpcForwarder {
         ? await inSpan(ctx.trace, 'rpc.upstream', async (span, child) => {
             span?.setAttributes({ 'rpc.method': request.method, 'rpc.attempt': attempt + 1, 'server.address': new URL(route.upstream).host });
             const result = await this.attempt(route, request, roles, ctx, remaining, child);
-            span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'failed');
+            span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'abandoned' in result ? 'abandoned' : 'failed');
             return result;
           })
         : await this.attempt(route, request, roles, ctx, remaining);
       if ('decision' in outcome) {
         breaker.succeeded();
         return outcome.decision;
+      }
+      if ('abandoned' in outcome) {
+        // The caller hung up (e.g. Centrifugo's rpc proxy timeout is shorter than the route's):
+        // no verdict on the upstream. The answer goes nowhere; it only feeds our metrics.
+        breaker.abandoned();
+        return fail(this.codes.upstream_timeout);
       }
       if (outcome.upstreamDown) breaker.failed();
       else breaker.succeeded();
@@ -155,6 +175,7 @@ export class HttpRpcForwarder implements RpcForwarder {
   private async attempt(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, remainingMs: number, trace?: TraceContext): Promise<Attempt> {
     const started = performance.now();
     const report = (status: string) => this.events.onUpstream?.(route.method, status, (performance.now() - started) / 1000);
+    if (ctx.signal.aborted) return ABANDONED;
     if (remainingMs <= 0) return { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true };
     const body = request.data?.bytes ?? (request.binary ? Buffer.alloc(0) : Buffer.from('null'));
     const deadline = new AttemptSignal(ctx.signal, Math.ceil(remainingMs));
@@ -163,7 +184,8 @@ export class HttpRpcForwarder implements RpcForwarder {
       try {
         response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal: deadline.signal, dispatcher: this.agent });
       } catch (err) {
-        const timedOut = this.timedOut(err);
+        if (deadline.cause === 'caller') return this.abandon(report);
+        const timedOut = deadline.cause === 'timeout' || this.timedOut(err);
         report(timedOut ? 'timeout' : 'unreachable');
         return timedOut
           ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
@@ -173,13 +195,20 @@ export class HttpRpcForwarder implements RpcForwarder {
       try {
         bytes = Buffer.from(await response.body.arrayBuffer());
       } catch (err) {
-        report(this.timedOut(err) ? 'timeout' : 'unreachable');
-        return { failure: this.timedOut(err) ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
+        if (deadline.cause === 'caller') return this.abandon(report);
+        const timedOut = deadline.cause === 'timeout' || this.timedOut(err);
+        report(timedOut ? 'timeout' : 'unreachable');
+        return { failure: timedOut ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
       }
       return this.outcome(route, response.statusCode, bytes, request.binary, report, ctx);
     } finally {
       deadline.done();
     }
+  }
+
+  private abandon(report: (status: string) => void): Attempt {
+    report('cancelled');
+    return ABANDONED;
   }
 
   private outcome(route: Route, statusCode: number, bytes: Buffer, binary: boolean, report: (status: string) => void, ctx: HandlerContext): Attempt {
@@ -209,10 +238,10 @@ export class HttpRpcForwarder implements RpcForwarder {
     return allow(parsed === null ? {} : { data: { bytes: Buffer.from(JSON.stringify(parsed)) } });
   }
 
+  /** undici's own header and body timeouts (our deadline's cause is checked first). */
   private timedOut(err: unknown): boolean {
-    const name = (err as Error)?.name;
     const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-    return name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   }
 
   async close(): Promise<void> {
