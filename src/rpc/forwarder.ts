@@ -29,7 +29,8 @@ export interface RpcForwarder {
   forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>>;
   /** Swaps in new routes (config reload); calls in flight finish on the old ones. */
   replaceRoutes(routes: Config['rpc']['routes']): void;
-  close(): Promise<void>;
+  /** Waits for calls in flight; `force` (after the drain timeout) cuts them instead. */
+  close(force?: boolean): Promise<void>;
 }
 
 type Answer = Codes['internal'];
@@ -244,7 +245,7 @@ export class HttpRpcForwarder implements RpcForwarder {
     return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  async close(force = false): Promise<void> {
+    await (force ? this.agent.destroy() : this.agent.close());
   }
 }
