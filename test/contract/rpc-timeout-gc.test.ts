@@ -15,17 +15,18 @@ describe('rpc route timeout after garbage collection', () => {
   it('a hanging upstream still gets its 504 near the route timeout, and the concurrency slot is freed', async () => {
     const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/helpers/gc-timeout-probe.ts')], {
       cwd: ROOT,
-      timeout: 30_000,
+      timeout: 60_000,
       env: { ...process.env, LOG_LEVEL: 'silent' },
     });
     const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+    const seen = JSON.stringify(report);
     const timeout = '{"error":{"code":504,"message":"upstream timeout","temporary":true}}';
-    assert.equal(report.http.answer, timeout, 'HTTP: the timeout answer, not a lost call');
-    assert.equal(report.grpc.answer, 'error 504', 'GRPC: the timeout answer, not a lost call');
-    for (const [transport, seen] of Object.entries({ http: report.http, grpc: report.grpc }) as Array<[string, { ms: number; next: string }]>) {
-      // A behaviour check with a wide margin, not a latency assertion.
-      assert.ok(seen.ms < report.timeoutMs + 1000, `${transport}: answered after ${seen.ms} ms for a ${report.timeoutMs} ms timeout`);
-      assert.ok(!seen.next.includes('429') && !seen.next.includes('no answer'), `${transport}: the next call got a slot (${seen.next})`);
+    assert.equal(report.http.answer, timeout, `HTTP: the timeout answer, not a lost call (${seen})`);
+    assert.equal(report.grpc.answer, 'error 504', `GRPC: the timeout answer, not a lost call (${seen})`);
+    for (const [transport, one] of Object.entries({ http: report.http, grpc: report.grpc }) as Array<[string, { ms: number; next: string }]>) {
+      // A behaviour check with a wide margin (busy CI machines), not a latency assertion.
+      assert.ok(one.ms < report.timeoutMs + 2500, `${transport}: answered after ${one.ms} ms for a ${report.timeoutMs} ms timeout (${seen})`);
+      assert.ok(!one.next.includes('429') && !one.next.includes('no answer'), `${transport}: the next call got a slot (${seen})`);
     }
   });
 });
