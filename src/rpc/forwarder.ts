@@ -54,6 +54,8 @@ function isApplicationError(value: unknown): value is { error: { code: number; m
   return Number.isInteger(code) && (code as number) >= 400 && (code as number) <= 1999 && typeof message === 'string';
 }
 
+const breakerKey = (method: string, upstream: string): string => `${method} ${upstream}`;
+
 export interface ForwarderEvents {
   readonly onUpstream?: (route: string, status: string, seconds: number) => void;
   readonly onBreaker?: (route: string, upstream: string, state: string) => void;
@@ -79,6 +81,9 @@ export class HttpRpcForwarder implements RpcForwarder {
 
   replaceRoutes(routes: Config['rpc']['routes']): void {
     this.table = new RouteTable(routes);
+    // Breakers of routes that are gone go too; the ones that stay keep their state.
+    const kept = new Set(routes.map((r) => breakerKey(r.method, r.upstream)));
+    for (const key of this.breakers.keys()) if (!kept.has(key)) this.breakers.delete(key);
   }
 
   async forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
@@ -108,7 +113,7 @@ export class HttpRpcForwarder implements RpcForwarder {
 
   /** The route's breaker; kept across route reloads while the method pattern and upstream stay. */
   private breakerFor(route: Route): Breaker {
-    const key = `${route.method} ${route.upstream}`;
+    const key = breakerKey(route.method, route.upstream);
     let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = new Breaker({
