@@ -2,7 +2,6 @@
  * Composition root: builds every dependency once from the config. Tests call it with
  * overrides (clock, logger, ports 0) and get the same wiring as production.
  */
-import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
@@ -31,7 +30,8 @@ import { createLogger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { callerCheck } from './transport/caller-auth.js';
 import type { Dispatcher } from './transport/dispatcher.js';
-import { createGrpcServer, grpcCredentials } from './transport/grpc/server.js';
+import { drainAll } from './transport/drain.js';
+import { createGrpcServer, grpcCredentials, grpcDrainable } from './transport/grpc/server.js';
 import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
 
@@ -97,9 +97,9 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     });
   const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes, config.rpc.breaker, {
     onUpstream: (route, status, seconds) => metrics.upstreamDuration.observe({ route, status }, seconds),
-    onBreaker: (origin, state) => {
-      for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ origin, state: s }, s === state ? 1 : 0);
-      log.warn({ origin, state }, 'rpc upstream breaker changed state');
+    onBreaker: (route, upstream, state) => {
+      for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ route, upstream, state: s }, s === state ? 1 : 0);
+      log.warn({ route, upstream, state }, 'rpc route breaker changed state');
     },
   });
   const routes = overrides.configFile
@@ -174,7 +174,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
 
   const callerOk = callerCheck(config.caller_auth.secret);
   const callerHeader = config.caller_auth.header;
-  const httpServer: HttpServer = createHttpServer({
+  const { server: httpServer, drain: httpDrain } = createHttpServer({
     dispatcher,
     callerOk,
     callerHeader,
@@ -249,25 +249,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       candidate?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
-      const drained = Promise.all([
-        new Promise<void>((resolve) => {
-          if (!httpServer.listening) return resolve();
-          httpServer.close(() => resolve());
-          httpServer.closeIdleConnections();
-        }),
-        new Promise<void>((resolve) => (grpc ? grpc.server.tryShutdown(() => resolve()) : resolve())),
-      ]);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), config.server.drain_timeout);
-      });
-      if ((await Promise.race([drained, timedOut])) === 'timeout') {
-        log.warn('drain timeout passed; closing remaining connections');
-        httpServer.closeAllConnections();
-        grpc?.server.forceShutdown();
-      }
-      clearTimeout(timer);
-      await Promise.all([rpc.close(), cache.close(), overrides.redis ? undefined : redis?.close()]);
+      const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];
+      // Nothing to settle when nothing was listening (a start that failed).
+      const settleMs = httpServer.listening ? undefined : 0;
+      const drained = await drainAll(targets, config.server.drain_timeout, settleMs);
+      if (!drained) log.warn('drain timeout passed; closed the remaining connections');
+      await Promise.all([rpc.close(!drained), cache.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
 }

@@ -44,6 +44,14 @@ export class Breaker {
     if (this.current !== 'closed') this.move('closed');
   }
 
+  /**
+   * The call ended without telling us anything about the dependency (our own caller went away):
+   * counts as neither success nor failure, but gives back a half-open probe it held.
+   */
+  abandoned(): void {
+    this.probing = false;
+  }
+
   failed(): void {
     this.consecutiveFailures += 1;
     this.probing = false;

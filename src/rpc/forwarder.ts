@@ -1,8 +1,13 @@
 /**
  * Forwards an allowed RPC call to its upstream: the call's data is the POST body, the identity
  * travels in headers. Before the call: the route's params schema and concurrency limit; around
- * it: a circuit breaker per upstream origin and, for idempotent routes, retries within the
- * route's timeout. Failures map to the CONTRACT's temporary 502/503/504 errors.
+ * it: a circuit breaker per route and, for idempotent routes, retries within the route's
+ * timeout. Failures map to the CONTRACT's temporary 502/503/504 errors.
+ *
+ * The breaker is keyed by route (method pattern + upstream URL), not by upstream origin: a
+ * route's timeout and its method's slowness belong to that route, and one slow method must not
+ * turn the healthy methods of the same backend into 503s. The price: when a whole backend is
+ * down, each of its routes pays `failures` failed calls before its own breaker opens.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest, Agent } from 'undici';
@@ -12,6 +17,7 @@ import { allow, fail, type Decision } from '../core/decision.js';
 import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { inSpan, traceHeaders, type TraceContext } from '../telemetry/tracing.js';
+import { AttemptSignal } from './attempt-signal.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -23,13 +29,22 @@ export interface RpcForwarder {
   forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>>;
   /** Swaps in new routes (config reload); calls in flight finish on the old ones. */
   replaceRoutes(routes: Config['rpc']['routes']): void;
-  close(): Promise<void>;
+  /** Waits for calls in flight; `force` (after the drain timeout) cuts them instead. */
+  close(force?: boolean): Promise<void>;
 }
 
 type Answer = Codes['internal'];
 
-/** One attempt's outcome: an answer for the client, or a failure that may be retried. */
-type Attempt = { readonly decision: Decision<RpcResult> } | { readonly failure: Answer; readonly retryable: boolean; readonly upstreamDown: boolean };
+/**
+ * One attempt's outcome: an answer for the client, a failure that may be retried, or abandoned
+ * (our caller went away mid-call: it says nothing about the upstream, and nobody waits for more).
+ */
+type Attempt =
+  | { readonly decision: Decision<RpcResult> }
+  | { readonly failure: Answer; readonly retryable: boolean; readonly upstreamDown: boolean }
+  | { readonly abandoned: true };
+
+const ABANDONED: Attempt = { abandoned: true };
 
 function isApplicationError(value: unknown): value is { error: { code: number; message: string; temporary?: boolean } } {
   if (value === null || typeof value !== 'object' || !('error' in value)) return false;
@@ -39,9 +54,11 @@ function isApplicationError(value: unknown): value is { error: { code: number; m
   return Number.isInteger(code) && (code as number) >= 400 && (code as number) <= 1999 && typeof message === 'string';
 }
 
+const breakerKey = (method: string, upstream: string): string => `${method} ${upstream}`;
+
 export interface ForwarderEvents {
   readonly onUpstream?: (route: string, status: string, seconds: number) => void;
-  readonly onBreaker?: (origin: string, state: string) => void;
+  readonly onBreaker?: (route: string, upstream: string, state: string) => void;
 }
 
 export class HttpRpcForwarder implements RpcForwarder {
@@ -64,6 +81,9 @@ export class HttpRpcForwarder implements RpcForwarder {
 
   replaceRoutes(routes: Config['rpc']['routes']): void {
     this.table = new RouteTable(routes);
+    // Breakers of routes that are gone go too; the ones that stay keep their state.
+    const kept = new Set(routes.map((r) => breakerKey(r.method, r.upstream)));
+    for (const key of this.breakers.keys()) if (!kept.has(key)) this.breakers.delete(key);
   }
 
   async forward(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
@@ -91,22 +111,23 @@ export class HttpRpcForwarder implements RpcForwarder {
     return route.checkParams(params);
   }
 
-  private breakerFor(upstream: string): Breaker {
-    const origin = new URL(upstream).origin;
-    let breaker = this.breakers.get(origin);
+  /** The route's breaker; kept across route reloads while the method pattern and upstream stay. */
+  private breakerFor(route: Route): Breaker {
+    const key = breakerKey(route.method, route.upstream);
+    let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = new Breaker({
         failures: this.breakerConfig.failures,
         cooldownMs: this.breakerConfig.cooldown,
-        onStateChange: (state) => this.events.onBreaker?.(origin, state),
+        onStateChange: (state) => this.events.onBreaker?.(route.method, route.upstream, state),
       });
-      this.breakers.set(origin, breaker);
+      this.breakers.set(key, breaker);
     }
     return breaker;
   }
 
   private async withRetries(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext): Promise<Decision<RpcResult>> {
-    const breaker = this.breakerFor(route.upstream);
+    const breaker = this.breakerFor(route);
     const deadline = performance.now() + route.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       // An open breaker answers at once: a dead upstream must not cost every caller its timeout.
@@ -116,13 +137,19 @@ export class HttpRpcForwarder implements RpcForwarder {
         ? await inSpan(ctx.trace, 'rpc.upstream', async (span, child) => {
             span?.setAttributes({ 'rpc.method': request.method, 'rpc.attempt': attempt + 1, 'server.address': new URL(route.upstream).host });
             const result = await this.attempt(route, request, roles, ctx, remaining, child);
-            span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'failed');
+            span?.setAttribute('rpc.outcome', 'decision' in result ? result.decision.kind : 'abandoned' in result ? 'abandoned' : 'failed');
             return result;
           })
         : await this.attempt(route, request, roles, ctx, remaining);
       if ('decision' in outcome) {
         breaker.succeeded();
         return outcome.decision;
+      }
+      if ('abandoned' in outcome) {
+        // The caller hung up (e.g. Centrifugo's rpc proxy timeout is shorter than the route's):
+        // no verdict on the upstream. The answer goes nowhere; it only feeds our metrics.
+        breaker.abandoned();
+        return fail(this.codes.upstream_timeout);
       }
       if (outcome.upstreamDown) breaker.failed();
       else breaker.succeeded();
@@ -154,33 +181,50 @@ export class HttpRpcForwarder implements RpcForwarder {
   private async attempt(route: Route, request: RpcRequest, roles: readonly string[], ctx: HandlerContext, remainingMs: number, trace?: TraceContext): Promise<Attempt> {
     const started = performance.now();
     const report = (status: string) => this.events.onUpstream?.(route.method, status, (performance.now() - started) / 1000);
+    if (ctx.signal.aborted) return ABANDONED;
     if (remainingMs <= 0) return { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true };
     const body = request.data?.bytes ?? (request.binary ? Buffer.alloc(0) : Buffer.from('null'));
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.ceil(remainingMs))]);
-    let response;
+    const deadline = new AttemptSignal(ctx.signal, Math.ceil(remainingMs));
     try {
-      response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal, dispatcher: this.agent });
-    } catch (err) {
-      const timedOut = this.timedOut(err);
-      report(timedOut ? 'timeout' : 'unreachable');
-      return timedOut
-        ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
-        : { failure: this.codes.upstream_unavailable, retryable: true, upstreamDown: true };
+      let response;
+      try {
+        response = await httpRequest(route.upstream, { method: 'POST', headers: this.headersFor(route, request, roles, ctx, trace), body, signal: deadline.signal, dispatcher: this.agent });
+      } catch (err) {
+        if (deadline.cause === 'caller') return this.abandon(report);
+        const timedOut = deadline.cause === 'timeout' || this.timedOut(err);
+        report(timedOut ? 'timeout' : 'unreachable');
+        return timedOut
+          ? { failure: this.codes.upstream_timeout, retryable: false, upstreamDown: true }
+          : { failure: this.codes.upstream_unavailable, retryable: true, upstreamDown: true };
+      }
+      let bytes: Buffer;
+      try {
+        bytes = Buffer.from(await response.body.arrayBuffer());
+      } catch (err) {
+        if (deadline.cause === 'caller') return this.abandon(report);
+        const timedOut = deadline.cause === 'timeout' || this.timedOut(err);
+        report(timedOut ? 'timeout' : 'unreachable');
+        return { failure: timedOut ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
+      }
+      return this.outcome(route, response.statusCode, bytes, request.binary, report, ctx);
+    } finally {
+      deadline.done();
     }
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(await response.body.arrayBuffer());
-    } catch (err) {
-      report(this.timedOut(err) ? 'timeout' : 'unreachable');
-      return { failure: this.timedOut(err) ? this.codes.upstream_timeout : this.codes.upstream_unavailable, retryable: false, upstreamDown: true };
-    }
-    report(String(response.statusCode));
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      ctx.log.warn({ route: route.method, status: response.statusCode }, 'rpc upstream answered with an error status');
-      const serverError = response.statusCode >= 500;
+  }
+
+  private abandon(report: (status: string) => void): Attempt {
+    report('cancelled');
+    return ABANDONED;
+  }
+
+  private outcome(route: Route, statusCode: number, bytes: Buffer, binary: boolean, report: (status: string) => void, ctx: HandlerContext): Attempt {
+    report(String(statusCode));
+    if (statusCode < 200 || statusCode >= 300) {
+      ctx.log.warn({ route: route.method, status: statusCode }, 'rpc upstream answered with an error status');
+      const serverError = statusCode >= 500;
       return { failure: this.codes.upstream_error, retryable: serverError, upstreamDown: serverError };
     }
-    return { decision: this.answer(bytes, request.binary) };
+    return { decision: this.answer(bytes, binary) };
   }
 
   /** The upstream's 2xx body as Centrifugo's RPC result, or its application error. */
@@ -200,13 +244,13 @@ export class HttpRpcForwarder implements RpcForwarder {
     return allow(parsed === null ? {} : { data: { bytes: Buffer.from(JSON.stringify(parsed)) } });
   }
 
+  /** undici's own header and body timeouts (our deadline's cause is checked first). */
   private timedOut(err: unknown): boolean {
-    const name = (err as Error)?.name;
     const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-    return name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  async close(force = false): Promise<void> {
+    await (force ? this.agent.destroy() : this.agent.close());
   }
 }

@@ -25,7 +25,7 @@ export class Metrics {
   readonly candidateDisagreements: Counter<'action' | 'live' | 'candidate'>;
   readonly decisionLogLines: Counter<'decision'>;
   readonly upstreamDuration: Histogram<'route' | 'status'>;
-  readonly upstreamBreaker: Gauge<'origin' | 'state'>;
+  readonly upstreamBreaker: Gauge<'route' | 'upstream' | 'state'>;
   readonly routeReloads: Counter<'result'>;
   readonly jwksFetches: Counter<'result'>;
   readonly refreshFallbacks: Counter<'event' | 'reason'>;
@@ -108,15 +108,15 @@ export class Metrics {
     });
     this.upstreamDuration = new Histogram({
       name: 'cpp_upstream_duration_seconds',
-      help: 'RPC upstream calls by route and outcome (HTTP status, timeout, unreachable).',
+      help: 'RPC upstream calls by route and outcome (HTTP status, timeout, unreachable, cancelled).',
       labelNames: ['route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     this.upstreamBreaker = new Gauge({
       name: 'cpp_upstream_breaker_state',
-      help: 'RPC upstream circuit breaker per origin: 1 for the current state (closed, open, half_open).',
-      labelNames: ['origin', 'state'],
+      help: 'RPC circuit breaker per route (method pattern and upstream URL): 1 for the current state (closed, open, half_open).',
+      labelNames: ['route', 'upstream', 'state'],
       registers,
     });
     this.routeReloads = new Counter({

@@ -190,13 +190,13 @@ rpc:
       assert.equal(await call(h, rpcBody('tasks.x')), '{"error":{"code":503,"message":"upstream unavailable","temporary":true}}');
       assert.equal(up.calls.length, 3);
       const open = await (await fetch(`${h.httpUrl}/metrics`)).text();
-      assert.match(open, new RegExp(`cpp_upstream_breaker_state\\{origin="${up.url}",state="open"\\} 1`));
+      assert.match(open, new RegExp(`cpp_upstream_breaker_state\\{route="tasks\\.\\*",upstream="${up.url}/flaky",state="open"\\} 1`));
       // After the cooldown one probe goes through; the upstream is back, so the breaker closes.
       await new Promise((r) => setTimeout(r, 320));
       assert.equal(await call(h, rpcBody('tasks.x')), '{"result":{"data":{"ok":true}}}');
       assert.equal(up.calls.length, 5);
       const closed = await (await fetch(`${h.httpUrl}/metrics`)).text();
-      assert.match(closed, new RegExp(`cpp_upstream_breaker_state\\{origin="${up.url}",state="closed"\\} 1`));
+      assert.match(closed, new RegExp(`cpp_upstream_breaker_state\\{route="tasks\\.\\*",upstream="${up.url}/flaky",state="closed"\\} 1`));
     } finally {
       await h.stop();
       await up.close();

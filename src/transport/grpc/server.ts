@@ -13,6 +13,7 @@ import { EVENT_ROUTES } from '../../handlers/registry.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { CallerCheck } from '../caller-auth.js';
 import type { Dispatcher } from '../dispatcher.js';
+import type { Drainable } from '../drain.js';
 import { encodeGrpcDecision } from './encode.js';
 import { proxyServiceClient, SERVICE_NAME } from './proto.js';
 
@@ -132,4 +133,18 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   return { server, health };
+}
+
+/**
+ * GRPC's side of draining (see ../drain.ts). HTTP/2 has no keep-alive to turn off: during the
+ * settle step the server keeps serving (health already says NOT_SERVING). tryShutdown then sends
+ * GOAWAY, so clients open no new streams here, and lets the calls in flight finish;
+ * forceShutdown cancels what is left.
+ */
+export function grpcDrainable(server: Server): Drainable {
+  return {
+    beginDrain: () => undefined,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    forceClose: () => server.forceShutdown(),
+  };
 }

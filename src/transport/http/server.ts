@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AppState } from '../../app-state.js';
 import { EVENT_ROUTES } from '../../handlers/registry.js';
 import type { Metrics } from '../../telemetry/metrics.js';
+import { HttpDrain } from './drain.js';
 import { proxyEndpoint, sendJson, type ProxyEndpointDeps } from './proxy-endpoint.js';
 
 export interface HttpServerDeps extends ProxyEndpointDeps {
@@ -37,14 +38,18 @@ function operationsApp(deps: HttpServerDeps): express.Express {
   return app;
 }
 
-export function createHttpServer(deps: HttpServerDeps): Server {
+export function createHttpServer(deps: HttpServerDeps): { server: Server; drain: HttpDrain } {
   const endpoints = new Map(EVENT_ROUTES.map((route) => [`${deps.basePath}${route.httpPath}`, proxyEndpoint(route.event, deps)]));
   const operations = operationsApp(deps);
-  const server = createServer((req, res) => {
+  const drain = new HttpDrain();
+  const server = createServer({ ServerResponse: drain.Response }, (req, res) => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const endpoint = endpoints.get(query < 0 ? url : url.slice(0, query));
     if (!endpoint) {
+      // express swaps the response's prototype for its own (losing drain.Response's writeHead),
+      // so its answers are told here; they are quick, none is in flight for long.
+      if (drain.active) res.shouldKeepAlive = false;
       operations(req, res);
       return;
     }
@@ -60,5 +65,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   // headersTimeout above keepAliveTimeout as Node requires.
   server.keepAliveTimeout = 650_000;
   server.headersTimeout = 660_000;
-  return server;
+  drain.attach(server);
+  return { server, drain };
 }
