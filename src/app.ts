@@ -197,7 +197,16 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
 
   const listenGrpc = () =>
     new Promise<number>((resolve, reject) => {
-      grpc = createGrpcServer({ dispatcher, callerOk, callerHeader, maxMessageSize: config.grpc.max_message_size, metrics, log });
+      grpc = createGrpcServer({
+        dispatcher,
+        callerOk,
+        callerHeader,
+        maxMessageSize: config.grpc.max_message_size,
+        maxConnectionAgeMs: config.grpc.max_connection_age,
+        maxConnectionAgeGraceMs: config.grpc.max_connection_age_grace,
+        metrics,
+        log,
+      });
       grpc.server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, grpcCredentials(config.grpc.tls), (err, port) => {
         if (err) reject(err);
         else resolve(port);

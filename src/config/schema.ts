@@ -75,6 +75,14 @@ export const configSchema = z
         port: port.default(50051),
         host: z.string().default('0.0.0.0'),
         max_message_size: size.default('4mb'),
+        /**
+         * Centrifugo keeps one long-lived GRPC connection per proxy object, so replicas added
+         * behind a connection-level balancer would never see its traffic. Closing each
+         * connection after this age (GOAWAY; calls in flight get max_connection_age_grace) makes
+         * Centrifugo reconnect and spread over the replicas again. 0: never.
+         */
+        max_connection_age: duration.default('5m'),
+        max_connection_age_grace: duration.default('30s'),
         tls: z
           .object({ cert: z.string().default(''), key: z.string().default(''), client_ca: z.string().default('') })
           .strict()

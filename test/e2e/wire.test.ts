@@ -104,4 +104,32 @@ for (const transport of PROXY_TRANSPORTS) {
       assert.equal(String(call?.headers.traceparent).split('-')[1], traceId);
     });
   });
+
+  if (transport === 'grpc') {
+    describe('e2e GRPC connections aged out (grpc.max_connection_age), Centrifugo proxying over grpc', e2eSuiteOptions(), () => {
+      let stack: Stack;
+      let user: RecordedClient | undefined;
+      before(async () => {
+        stack = await startStack({ transport, grpcYaml: 'max_connection_age: 400ms, max_connection_age_grace: 2s' });
+      });
+      after(async () => {
+        user?.close();
+        await stack?.stop();
+      });
+
+      it("Centrifugo reconnects after each GOAWAY and every call keeps being answered", async () => {
+        user = makeClient(stack.centrifugo.wsUrl, { data: { token: stack.token('96', ['role:member']) } });
+        user.client.connect();
+        await user.waitFor((e) => e.type === 'connected', 'connected');
+        for (let i = 0; i < 8; i++) {
+          const answer = await user.client.rpc('tasks.echo', { i });
+          assert.deepEqual(answer.data, { user: '96', params: { i } });
+          await pause(250);
+        }
+        const sub = subscribe(user, 'chat:aged');
+        await sub.waitFor((e) => e.type === 'subscribed', 'subscribed after several reconnects');
+        assert.equal(user.events.filter((e) => e.type === 'error').length, 0, `no errors: ${JSON.stringify(user.events)}`);
+      });
+    });
+  }
 }

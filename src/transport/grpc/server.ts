@@ -22,6 +22,9 @@ export interface GrpcServerDeps {
   readonly callerOk: CallerCheck;
   readonly callerHeader: string;
   readonly maxMessageSize: number;
+  /** grpc.max_connection_age in ms (0: connections are never aged out). */
+  readonly maxConnectionAgeMs: number;
+  readonly maxConnectionAgeGraceMs: number;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
@@ -89,6 +92,9 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
   const server = new Server({
     'grpc.max_receive_message_length': deps.maxMessageSize,
     'grpc.max_send_message_length': deps.maxMessageSize,
+    ...(deps.maxConnectionAgeMs > 0
+      ? { 'grpc.max_connection_age_ms': deps.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': deps.maxConnectionAgeGraceMs }
+      : {}),
   });
   const implementation: UntypedServiceImplementation = {};
   for (const route of EVENT_ROUTES) {

@@ -64,6 +64,8 @@ export interface StackOptions {
   readonly transport: ProxyTransport;
   /** YAML appended to the service config (top-level keys not set below). */
   readonly serviceYaml?: string;
+  /** More keys inside the service's `grpc: {...}` flow mapping, e.g. `max_connection_age: 500ms`. */
+  readonly grpcYaml?: string;
   /** Replaces the `auth.jwt` block's key source (default `jwks_file: ./jwks.json`), 4 spaces indented. */
   readonly jwtKeysYaml?: string;
   /** YAML for the `auth:` block's extra keys (indented by the caller with 2 spaces). */
@@ -102,7 +104,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const redisPrefix = uniquePrefix();
   const yaml = `
 http: { port: 0, host: 127.0.0.1 }
-grpc: { port: 0, host: 127.0.0.1 }
+grpc: { port: 0, host: 127.0.0.1${options.grpcYaml ? `, ${options.grpcYaml}` : ''} }
 caller_auth: { secret: ${PROXY_SECRET} }
 auth:
   jwt:
