@@ -25,7 +25,7 @@ describe('rpc route timeout after garbage collection', () => {
     assert.equal(report.grpc.answer, 'error 504', `GRPC: the timeout answer, not a lost call (${seen})`);
     for (const [transport, one] of Object.entries({ http: report.http, grpc: report.grpc }) as Array<[string, { ms: number; next: string }]>) {
       // A behaviour check with a wide margin (busy CI machines), not a latency assertion.
-      assert.ok(one.ms < report.timeoutMs + 2500, `${transport}: answered after ${one.ms} ms for a ${report.timeoutMs} ms timeout (${seen})`);
+      assert.ok(one.ms < report.timeoutMs + 8000, `${transport}: answered after ${one.ms} ms for a ${report.timeoutMs} ms timeout (${seen})`);
       assert.ok(!one.next.includes('429') && !one.next.includes('no answer'), `${transport}: the next call got a slot (${seen})`);
     }
   });
