@@ -27,6 +27,10 @@ export async function drainAll(targets: readonly Drainable[], timeoutMs: number,
   const deadline = performance.now() + timeoutMs;
   for (const target of targets) target.beginDrain();
   if (settleMs > 0) await sleep(settleMs);
+  // The settle timer fires in the timers phase, before this loop turn polls the sockets: on a
+  // stalled process, request bytes already in a buffer would not be read yet and their
+  // connection would look idle. setImmediate runs after the poll phase has read them.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const closed = Promise.all(targets.map((target) => target.close()));
   const timer = new AbortController();
   const outcome = await Promise.race([
