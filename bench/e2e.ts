@@ -10,7 +10,7 @@
  * rates and a closed-loop row at a fixed concurrency; rounds are interleaved (the target order
  * rotates). E2E_ROUNDS (3), E2E_RATES (250,500,1000), E2E_CONCURRENCY (32), E2E_TARGETS (a,b,c,d).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -157,4 +157,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   pinSelfToLoadCore();
   const lines = await runE2eBench({ seconds: Number(process.env.BENCH_SECONDS ?? 3) });
   for (const line of lines) console.log(line);
+  mkdirSync('.bench-out', { recursive: true });
+  writeFileSync('.bench-out/e2e.md', `${lines.join('\n')}\n`);
 }

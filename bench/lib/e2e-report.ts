@@ -98,12 +98,22 @@ export function p99Verdicts(all: Measured[], keys: string[], row: string, boundM
   return lines;
 }
 
-/** Where the time goes: CPU seconds per 1,000 sessions by process (median over rounds). */
+/**
+ * Where the time goes: CPU seconds per 1,000 sessions by process (median over rounds), and the
+ * sessions per second the server core could carry at that cost (1 / (Centrifugo + proxy CPU per
+ * session)), a capacity figure that other work on the machine disturbs far less than wall-clock
+ * throughput.
+ */
 export function cpuTable(all: Measured[], keys: string[], rows: string[]): string[] {
-  const lines = ['', 'CPU seconds per 1,000 sessions (median over rounds; from /proc/<pid>/stat and the load generator’s own process.cpuUsage()):', ''];
-  lines.push('| row | target | Centrifugo | proxy | load generator | load generator busy |');
-  lines.push('|---|---|---:|---:|---:|---:|');
+  const lines = ['', 'CPU seconds per 1,000 sessions (median over rounds; /proc/<pid>/stat of Centrifugo and the proxy, process.cpuUsage() of the load generator), and the capacity of one server core at that cost:', ''];
+  lines.push('| row | target | Centrifugo | proxy | server core total | ⇒ sessions/s per core | ratio to (a) | load generator | load generator busy |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) {
+    const serverPer1k = (key: string) => {
+      const rounds = all.filter((m) => m.key === key && m.row === row && m.figures.sessions > 0);
+      return median(rounds.map((m) => ((m.cpu.centrifugo + (m.cpu.proxy ?? 0)) / m.figures.sessions) * 1000));
+    };
+    const ceiling = serverPer1k('a');
     for (const key of keys) {
       const rounds = all.filter((m) => m.key === key && m.row === row && m.figures.sessions > 0);
       if (rounds.length === 0) continue;
@@ -114,9 +124,13 @@ export function cpuTable(all: Measured[], keys: string[], rows: string[]): strin
         });
         return values.length === 0 ? '–' : fmt(median(values), 3);
       };
+      const server = serverPer1k(key);
+      const ratio = key !== 'a' && !Number.isNaN(ceiling) ? `${fmt(ceiling / server, 2)}×` : '';
       const busy = median(rounds.map((m) => m.cpu.client / m.figures.seconds));
       const label = row === MAX_ROW ? 'max' : `${row}/s`;
-      lines.push(`| ${label} | ${rounds[0]!.target} | ${per1k((m) => m.cpu.centrifugo)} | ${per1k((m) => m.cpu.proxy)} | ${per1k((m) => m.cpu.client)} | ${fmt(busy * 100)}% |`);
+      lines.push(
+        `| ${label} | ${rounds[0]!.target} | ${per1k((m) => m.cpu.centrifugo)} | ${per1k((m) => m.cpu.proxy)} | ${fmt(server, 3)} | ${fmt(1_000_000 / (server * 1000))} | ${ratio} | ${per1k((m) => m.cpu.client)} | ${fmt(busy * 100)}% |`,
+      );
     }
   }
   return lines;
