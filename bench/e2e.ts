@@ -8,7 +8,8 @@
  * Centrifugo and the proxy share the server core; the load generator (this process) has the
  * other. Each round starts every target afresh, warms it, then runs open-loop rows at fixed
  * rates and a closed-loop row at a fixed concurrency; rounds are interleaved (the target order
- * rotates). E2E_ROUNDS (3), E2E_RATES (250,500,1000), E2E_CONCURRENCY (32), E2E_TARGETS (a,b,c,d).
+ * rotates). E2E_ROUNDS (3), E2E_RATES (250,500,1000), E2E_CONCURRENCY (32), E2E_TARGETS (a,b,c,d),
+ * E2E_REDIS=off (the service without Redis), E2E_CLIENT (raw: a minimal WebSocket client over node:net; ws: the `ws` package, as a cross-check).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,14 @@ import { haveTool, pinSelfToLoadCore } from './lib/processes.js';
 import { redisAnswers } from './lib/redis.js';
 import { closedLoop, openLoop, type LoadFigures, type Session } from './lib/ws-load.js';
 import { connectAndSubscribe } from './lib/ws-session.js';
+import { rawConnectAndSubscribe } from './lib/raw-ws-session.js';
 
 const SESSION_TIMEOUT_MS = 5000;
 const WARM_SESSIONS = 400;
 const THROUGHPUT_GOAL = 0.7;
 const P99_GOAL_MS = 50;
 
+const client = process.env.E2E_CLIENT === 'ws' ? connectAndSubscribe : rawConnectAndSubscribe;
 const list = (value: string | undefined, fallback: string) => (value ?? fallback).split(',').filter(Boolean);
 
 export async function runE2eBench({ seconds }: { seconds: number }): Promise<string[]> {
@@ -46,7 +49,7 @@ export async function runE2eBench({ seconds }: { seconds: number }): Promise<str
   console.error(`e2e: signing 2 × ${perProcess} RS256 tokens…`);
   const tokens = signE2eTokens(dir, perProcess);
 
-  const redis = await sharedRedis();
+  const redis = process.env.E2E_REDIS === 'off' ? undefined : await sharedRedis();
   const all: Measured[] = [];
   try {
     const targets = e2eTargets({ dir, tokens, redisUrl: redis?.url }).filter((t) => wanted.has(t.key));
@@ -61,7 +64,7 @@ export async function runE2eBench({ seconds }: { seconds: number }): Promise<str
   const keys = [...new Set(all.map((m) => m.key))].sort();
   const rows = [...rates.map(String), MAX_ROW];
   const lines = [
-    `${rounds} interleaved rounds; per target and round: a fresh Centrifugo (+ proxy), ${WARM_SESSIONS} warm-up sessions, then open-loop rows of ${seconds} s at ${rates.join(', ')} sessions/s and a closed-loop row (${concurrency} in flight, ${seconds} s or ${maxSessions} sessions). A session = WebSocket open, connect (distinct user and token), subscribe to chat:room-N, close; latency from the moment it was due (open loop) or started (closed loop) to the subscribe reply. ${redis ? `Service with Redis (${redis.kind}).` : 'Service without Redis (none answered, no redis-server).'}`,
+    `${rounds} interleaved rounds; per target and round: a fresh Centrifugo (+ proxy), ${WARM_SESSIONS} warm-up sessions, then open-loop rows of ${seconds} s at ${rates.join(', ')} sessions/s and a closed-loop row (${concurrency} in flight, ${seconds} s or ${maxSessions} sessions). A session (${process.env.E2E_CLIENT === 'ws' ? 'the `ws` client' : 'a minimal raw WebSocket client'}) = WebSocket open, connect (distinct user and token), subscribe to chat:room-N, close; latency from the moment it was due (open loop) or started (closed loop) to the subscribe reply. ${redis ? `Service with Redis (${redis.kind}).` : 'Service without Redis.'}`,
     '',
     ...e2eReport(all, rows, keys),
     ...ratioVerdicts(all, keys.filter((k) => k === 'b' || k === 'c'), THROUGHPUT_GOAL),
@@ -82,7 +85,7 @@ async function measureTarget(target: Target, round: number, rates: number[], sec
     const user = base + i;
     const token = pool[user] as string;
     const connect = target.tokens === 'centrifugo' ? { token } : { data: { token } };
-    return connectAndSubscribe(running.wsUrl, connect, `chat:room-${user % 1000}`, SESSION_TIMEOUT_MS);
+    return client(running.wsUrl, connect, `chat:room-${user % 1000}`, SESSION_TIMEOUT_MS);
   };
   const measure = async (row: string, load: (session: Session) => Promise<LoadFigures>) => {
     const before = snapshot(running);

@@ -106,7 +106,7 @@ export function p99Verdicts(all: Measured[], keys: string[], row: string, boundM
  */
 export function cpuTable(all: Measured[], keys: string[], rows: string[]): string[] {
   const lines = ['', 'CPU seconds per 1,000 sessions (median over rounds; /proc/<pid>/stat of Centrifugo and the proxy, process.cpuUsage() of the load generator), and the capacity of one server core at that cost:', ''];
-  lines.push('| row | target | Centrifugo | proxy | server core total | ⇒ sessions/s per core | ratio to (a) | load generator | load generator busy |');
+  lines.push('| row | target | Centrifugo | proxy | server core (median of per-round sums) | ⇒ sessions/s per core | ratio to (a) | load generator | load generator busy |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) {
     const serverPer1k = (key: string) => {
