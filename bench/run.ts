@@ -2,8 +2,8 @@
  * `npm run bench`: every figure measured side by side in one run and printed as ratios.
  * Servers run one at a time in their own process pinned to core 0; load generators (wrk for
  * HTTP, h2load for GRPC, an open-loop undici client for the storm) are pinned to core 1.
- * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,goals,policy,tracing,storm
- * picks sections; BENCH_ROUNDS (default 3) the rounds of the goal ratios. The output is markdown, also written to .bench-out/latest.md.
+ * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,goals,policy,tracing,storm,e2e
+ * picks sections (e2e: through the real Centrifugo, bench/e2e.ts); BENCH_ROUNDS (default 3) the rounds of the goal ratios. The output is markdown, also written to .bench-out/latest.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildFixtures, serviceConfig, type Fixtures } from './lib/fixtures.js';
@@ -18,7 +18,7 @@ pinSelfToLoadCore();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 64;
 const STREAMS = 100;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,goals,policy,tracing,storm').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'http,grpc,goals,policy,tracing,storm,e2e').split(','));
 const UNIQUE_TOKENS = Number(process.env.BENCH_UNIQUE_TOKENS ?? 30_000);
 const ALLOW = '{"result":{}}';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -28,15 +28,17 @@ const print = (line = '') => {
   console.log(line);
 };
 
-for (const tool of ['wrk', 'h2load']) {
+// Only the wrk/h2load/storm sections need the tools and the pool of signed connect bodies.
+const LOAD_SECTIONS = ['http', 'grpc', 'goals', 'storm'].some((s) => ONLY.has(s));
+for (const tool of LOAD_SECTIONS ? ['wrk', 'h2load'] : []) {
   if (!haveTool(tool)) {
     console.error(`${tool} is not installed: apt-get install -y wrk nghttp2-client (or run .ci/bench-tools)`);
     process.exit(1);
   }
 }
 
-console.error(`signing ${UNIQUE_TOKENS} RS256 tokens…`);
-const f: Fixtures = buildFixtures(UNIQUE_TOKENS, UNIQUE_TOKENS);
+if (LOAD_SECTIONS) console.error(`signing ${UNIQUE_TOKENS} RS256 tokens…`);
+const f: Fixtures = LOAD_SECTIONS ? buildFixtures(UNIQUE_TOKENS, UNIQUE_TOKENS) : buildFixtures(1, 1);
 // Port 0 everywhere: each server reports the port the OS gave it.
 const port = () => 0;
 
@@ -233,6 +235,7 @@ async function optionalSection(title: string, module: string, exportName: string
   if (Array.isArray(lines)) for (const line of lines) print(String(line));
 }
 
+if (ONLY.has('e2e')) await optionalSection('End to end through the real Centrifugo: connect + subscribe sessions', './e2e.js', 'runE2eBench');
 if (ONLY.has('policy')) await optionalSection('Policy engine micro-benchmarks', './policy.js', 'runPolicyBench');
 if (ONLY.has('tracing')) await optionalSection('Cost of tracing', './tracing.js', 'runTracingBench');
 

@@ -55,6 +55,7 @@ export interface CentrifugoOptions {
 }
 
 export interface Centrifugo {
+  readonly pid: number;
   readonly wsUrl: string;
   readonly apiUrl: string;
   readonly apiKey: string;
@@ -92,12 +93,21 @@ export function proxyEnv(options: CentrifugoOptions): Record<string, string> {
 }
 
 export async function startCentrifugo(options: CentrifugoOptions): Promise<Centrifugo> {
+  return launchCentrifugo(resolve(ROOT, `deploy/centrifugo/config-${options.transport}.json`), { ...proxyEnv(options), ...options.env });
+}
+
+/**
+ * Starts Centrifugo from any config file with CENTRIFUGO_* overrides (the address, port and API
+ * key are set here); `launcher` prefixes the command (e.g. `taskset -c 0`, which execs the
+ * binary, so `pid` stays Centrifugo's own).
+ */
+export async function launchCentrifugo(configFile: string, env: Record<string, string> = {}, launcher: readonly string[] = []): Promise<Centrifugo> {
   const binary = centrifugoBinary();
   if (!binary) throw new Error(`no Centrifugo binary: ${INSTALL_HINT}`);
   const port = await freePort();
   const apiKey = 'e2e-centrifugo-api-key';
-  const configFile = resolve(ROOT, `deploy/centrifugo/config-${options.transport}.json`);
-  const child: ChildProcess = spawn(binary, ['--config', configFile], {
+  const [command = binary, ...args] = [...launcher, binary, '--config', configFile];
+  const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH ?? '',
@@ -105,8 +115,7 @@ export async function startCentrifugo(options: CentrifugoOptions): Promise<Centr
       CENTRIFUGO_HTTP_SERVER_PORT: String(port),
       CENTRIFUGO_HTTP_API_KEY: apiKey,
       CENTRIFUGO_LOG_LEVEL: 'info',
-      ...proxyEnv(options),
-      ...options.env,
+      ...env,
     },
   });
   let output = '';
@@ -132,6 +141,7 @@ export async function startCentrifugo(options: CentrifugoOptions): Promise<Centr
   }
 
   return {
+    pid: child.pid as number,
     wsUrl: `ws://127.0.0.1:${port}/connection/websocket`,
     apiUrl: `${base}/api`,
     apiKey,

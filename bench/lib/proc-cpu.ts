@@ -1,0 +1,16 @@
+/** CPU seconds a process has used so far (user + system), from /proc/<pid>/stat; 0 off Linux. */
+import { readFileSync } from 'node:fs';
+
+// USER_HZ: 100 on every Linux Node supports (sysconf is not reachable from Node).
+const TICKS_PER_SECOND = 100;
+
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, so split after its closing paren).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
