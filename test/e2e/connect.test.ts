@@ -96,14 +96,14 @@ for (const transport of PROXY_TRANSPORTS) {
     it('a revoked user: 4503 on connect; lifted: connects again', async () => {
       await stack.revoke('59');
       // The announcement reaches the service's mirror through Redis pub/sub.
-      await pause(300);
+      await pause(1000);
       const revoked = client({ data: { token: stack.token('59') } });
       revoked.client.connect();
       const ended = await revoked.waitFor((e) => e.type === 'disconnected', 'disconnected');
       assert.equal(ended.code, 4503);
 
       await stack.revoke('59', '--lift');
-      await pause(300);
+      await pause(1000);
       const again = client({ data: { token: stack.token('59') } });
       again.client.connect();
       await again.waitFor((e) => e.type === 'connected', 'connected after the lift');
