@@ -18,10 +18,17 @@ function distance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
+/** The known action an unknown one is probably a typo of, if any. */
+export function nearestAction(action: string): string | undefined {
+  if (ACTIONS.includes(action)) return undefined;
+  const nearest = [...ACTIONS].sort((a, b) => distance(action, a) - distance(action, b))[0] ?? '';
+  return distance(action, nearest) <= 2 || nearest.startsWith(action.toLowerCase()) ? nearest : undefined;
+}
+
 /** `unknown action "publsh" (did you mean "publish"?)`, or undefined for a known action. */
 export function unknownAction(action: string): string | undefined {
   if (ACTIONS.includes(action)) return undefined;
-  const nearest = [...ACTIONS].sort((a, b) => distance(action, a) - distance(action, b))[0] ?? '';
-  const hint = distance(action, nearest) <= 2 || nearest.startsWith(action.toLowerCase()) ? ` (did you mean "${nearest}"?)` : '';
+  const nearest = nearestAction(action);
+  const hint = nearest ? ` (did you mean "${nearest}"?)` : '';
   return `unknown action "${action}"${hint}: actions are ${ACTIONS.join(', ')}`;
 }
