@@ -176,6 +176,8 @@ export const configSchema = z
          * implicit roles are roles whatever their spelling (src/policy/role-names.ts).
          */
         role_prefixes: z.array(z.string().min(1)).default(['role:']),
+        /** Refuse a policy (at start and on reload) that `check` would warn about (src/policy/lint.ts). */
+        strict: z.boolean().default(false),
         /** A directory with model.conf and *.csv: evaluated beside the live policy, disagreements logged, answers unchanged. */
         candidate: z.string().default(''),
         decision_log: z

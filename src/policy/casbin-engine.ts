@@ -5,7 +5,7 @@
 import { DefaultRoleManager, newEnforcer, newModelFromString, type Enforcer } from 'casbin';
 import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
 import { PatternCache } from './object-pattern.js';
-import { PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
+import { effectMessage, PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
 import { roleNames, type RoleNamePredicate } from './role-names.js';
 
 /** Name of the object matcher the default model uses: `objectMatch(r.obj, p.obj, r.sub)`. */
@@ -70,7 +70,7 @@ function validateRules(enforcer: Enforcer, source: PolicySource): void {
     const effect = eftIndex >= 0 ? rule.values[eftIndex] : undefined;
     if (effect !== undefined && !EFFECTS.has(effect)) {
       // Casbin would silently ignore a misspelt effect; refuse it instead.
-      throw new PolicySourceError(rule.location, `effect must be "allow" or "deny", got "${effect}"`);
+      throw new PolicySourceError(rule.location, effectMessage(effect));
     }
     if (rule.values.some((v) => v === '')) {
       throw new PolicySourceError(rule.location, 'empty value (use a role such as "anonymous" instead of an empty subject)');

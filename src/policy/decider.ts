@@ -43,6 +43,23 @@ export class PolicyDecider implements Decider {
     private readonly options: DeciderOptions,
   ) {}
 
+  /** Per event (its trace context): the answers so far, by action. */
+  private readonly answered = new WeakMap<TraceContext, Map<string, boolean>>();
+
+  /**
+   * The policy's answer on the event span, cached or fresh: `policy.allowed.<action>` (false when
+   * any question of that action was denied) and `policy.allowed` (false when any question of the
+   * event was: refresh asks connect and refresh, connect also asks subscribe per server-side channel).
+   */
+  private answers(trace: TraceContext, action: string, allowed: boolean): Record<string, boolean> {
+    let byAction = this.answered.get(trace);
+    if (!byAction) this.answered.set(trace, (byAction = new Map()));
+    byAction.set(action, (byAction.get(action) ?? true) && allowed);
+    const attributes: Record<string, boolean> = { 'policy.allowed': [...byAction.values()].every(Boolean) };
+    for (const [name, ok] of byAction) attributes[`policy.allowed.${name}`] = ok;
+    return attributes;
+  }
+
   /** `trace`: the request's trace context (annotated with the version and cache tier; parent of evaluation spans). */
   async decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict> {
     const engine = this.engines.current();
@@ -50,7 +67,7 @@ export class PolicyDecider implements Decider {
     // With tracing on, an evaluation (a cache miss) is a child span; cache hits only annotate the event span.
     const evaluate = trace ? () => evaluateInSpan(engine, query, trace) : () => engine.decide(query);
     const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate, trace);
-    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier });
+    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier, ...this.answers(trace, query.action, policyAllowed) });
     const shadow = this.options.mode === 'shadow';
     this.options.decisionLog?.record(query, policyAllowed, engine, shadow, trace);
     const candidate = this.options.candidate;

@@ -13,7 +13,7 @@
  */
 import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
 import { PatternCache, type ObjectPattern } from './object-pattern.js';
-import { PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
+import { effectMessage, PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
 import { roleNames, type RoleNamePredicate } from './role-names.js';
 
 /** casbin's DefaultRoleManager follows at most this many g links. */
@@ -78,7 +78,8 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function validate(rule: PolicyRule): void {
+/** Throws PolicySourceError when the line does not fit the default model. */
+export function validateRule(rule: PolicyRule): void {
   const arity = rule.ptype === 'p' ? 4 : rule.ptype === 'g' ? 2 : undefined;
   if (arity === undefined) throw new PolicySourceError(rule.location, `policy type "${rule.ptype}" is not defined in the model`);
   if (rule.values.length !== arity) {
@@ -86,7 +87,7 @@ function validate(rule: PolicyRule): void {
     throw new PolicySourceError(rule.location, `"${rule.ptype}" takes ${arity} values (${names}), got ${rule.values.length}`);
   }
   if (rule.ptype === 'p' && rule.values[3] !== 'allow' && rule.values[3] !== 'deny') {
-    throw new PolicySourceError(rule.location, `effect must be "allow" or "deny", got "${rule.values[3]}"`);
+    throw new PolicySourceError(rule.location, effectMessage(rule.values[3] ?? ''));
   }
   if (rule.values.some((v) => v === '')) {
     throw new PolicySourceError(rule.location, 'empty value (use a role such as "anonymous" instead of an empty subject)');
@@ -120,7 +121,7 @@ export class IndexedEngine implements PolicyEngine {
     let sliceStart = performance.now();
     for (let i = 0; i < source.rules.length; i++) {
       const rule = source.rules[i] as PolicyRule;
-      validate(rule);
+      validateRule(rule);
       const [subject, object, action, effect] = rule.values as [string, string, string, string?];
       if (rule.ptype === 'g') {
         const list = engine.parents.get(subject) ?? [];

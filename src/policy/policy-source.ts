@@ -43,6 +43,12 @@ export class PolicySourceError extends Error {
   }
 }
 
+/** The refusal of a bad effect; names a trailing comment when one is the cause (quoted values keep one). */
+export function effectMessage(effect: string): string {
+  const got = `effect must be "allow" or "deny", got "${effect}"`;
+  return effect.includes('#') ? `${got}: ${TRAILING_COMMENT_MESSAGE}` : got;
+}
+
 /** Splits one CSV line on commas; double quotes may wrap a value that contains commas. */
 export function splitCsvLine(line: string): string[] {
   const values: string[] = [];
@@ -81,6 +87,9 @@ const intern = (strings: Interner, value: string): string => {
   return value;
 };
 
+const TRAILING_COMMENT = /\s#/;
+export const TRAILING_COMMENT_MESSAGE = 'trailing comments are not allowed: put the comment on its own line';
+
 function parseLine(raw: string, index: number, file: string, rules: PolicyRule[], strings: Interner): void {
   const line = raw.trim();
   if (line === '' || line.startsWith('#')) return;
@@ -91,16 +100,32 @@ function parseLine(raw: string, index: number, file: string, rules: PolicyRule[]
   }
   // Most lines have no quotes: a plain split makes far less garbage, which matters at 100k lines.
   const [ptype, ...values] = (quoted ? splitCsvLine(line) : line.split(',')).map((v) => intern(strings, v.trim()));
+  // Casbin's CSV adapter keeps a trailing "# ..." as part of the last value; refuse it instead.
+  if (!quoted && line.includes('#') && values.some((v) => TRAILING_COMMENT.test(v))) {
+    throw new PolicySourceError(location, `${TRAILING_COMMENT_MESSAGE} (a line is a comment only when it starts with #)`);
+  }
   if (!ptype || !/^[pg]\d*$/.test(ptype)) {
     throw new PolicySourceError(location, `line must start with a policy type like "p" or "g", got "${ptype ?? ''}"`);
   }
   rules.push({ ptype, values, location });
 }
 
-export function parsePolicyText(text: string, file: string): PolicyRule[] {
+/**
+ * The rules of one file. Throws at the first bad line, unless `onProblem` is given: then every
+ * bad line is passed to it and skipped (`check` reports them all).
+ */
+export function parsePolicyText(text: string, file: string, onProblem?: (problem: PolicySourceError) => void): PolicyRule[] {
   const rules: PolicyRule[] = [];
   const strings: Interner = new Map();
-  text.split(/\r?\n/).forEach((raw, index) => parseLine(raw, index, file, rules, strings));
+  text.split(/\r?\n/).forEach((raw, index) => {
+    if (!onProblem) return parseLine(raw, index, file, rules, strings);
+    try {
+      parseLine(raw, index, file, rules, strings);
+    } catch (err) {
+      if (!(err instanceof PolicySourceError)) throw err;
+      onProblem(err);
+    }
+  });
   return rules;
 }
 

@@ -9,7 +9,9 @@ import { CasbinEngine } from './casbin-engine.js';
 import type { PolicyEngine } from './engine.js';
 import { IndexedEngine } from './indexed-engine.js';
 import { modelShape } from './model-shape.js';
+import { lintPolicy } from './lint.js';
 import { loadPolicySource, PolicySourceError } from './policy-source.js';
+import { allSourceProblems } from './source-problems.js';
 import { FileWatcher } from '../core/file-watcher.js';
 import { describeFailure, loadTestCases, runTestCases } from './test-cases.js';
 
@@ -20,6 +22,8 @@ export interface PolicyPaths {
   readonly tests?: string;
   /** policy.role_prefixes: names that are roles, never user IDs (role-names.ts). */
   readonly role_prefixes?: readonly string[];
+  /** policy.strict: a policy with lint problems is refused, not only warned about. */
+  readonly strict?: boolean;
 }
 
 /** The indexed engine when the model has the default shape, else plain casbin (model-shape.ts). */
@@ -32,13 +36,19 @@ export async function buildEngine(paths: PolicyPaths): Promise<PolicyEngine> {
 
 export class PolicyRejected extends Error {}
 
-/** Builds the engine and runs the test cases; throws PolicyRejected with one line per problem. */
-export async function buildTestedEngine(paths: PolicyPaths): Promise<PolicyEngine> {
+export interface TestedEngine {
+  readonly engine: PolicyEngine;
+  /** Lint problems (lint.ts): logged as warnings, or the reason for refusal with `strict`. */
+  readonly warnings: readonly string[];
+}
+
+/** Builds the engine, runs the test cases and lint; throws PolicyRejected with one line per problem. */
+export async function buildTestedEngine(paths: PolicyPaths): Promise<TestedEngine> {
   let engine: PolicyEngine;
   try {
     engine = await buildEngine(paths);
   } catch (err) {
-    if (err instanceof PolicySourceError) throw new PolicyRejected(err.describe());
+    if (err instanceof PolicySourceError) throw new PolicyRejected(allSourceProblems(paths.model, paths.policy, err).join('; '));
     throw err;
   }
   if (paths.tests) {
@@ -47,7 +57,11 @@ export async function buildTestedEngine(paths: PolicyPaths): Promise<PolicyEngin
     const all = [...problems, ...failures];
     if (all.length > 0) throw new PolicyRejected(`${all.length} policy test problem(s): ${all.slice(0, 5).join('; ')}`);
   }
-  return engine;
+  const warnings = lintPolicy(engine.source, paths.role_prefixes);
+  if (paths.strict && warnings.length > 0) {
+    throw new PolicyRejected(`${warnings.length} lint problem(s) and policy.strict is on: ${warnings.slice(0, 5).join('; ')}`);
+  }
+  return { engine, warnings };
 }
 
 export type ReloadOutcome =
@@ -75,8 +89,8 @@ export class PolicyStore {
 
   /** The first load: throws PolicyRejected (and serves nothing) when the policy is not valid. */
   async load(): Promise<PolicyEngine> {
-    const engine = await buildTestedEngine(this.paths);
-    this.swap(engine);
+    const { engine, warnings } = await buildTestedEngine(this.paths);
+    this.swap(engine, warnings);
     return engine;
   }
 
@@ -103,9 +117,9 @@ export class PolicyStore {
   private async reloadOnce(reason: string): Promise<ReloadOutcome> {
     let outcome: ReloadOutcome;
     try {
-      const engine = await buildTestedEngine(this.paths);
+      const { engine, warnings } = await buildTestedEngine(this.paths);
       const changed = engine.version !== this.engine?.version;
-      if (changed) this.swap(engine);
+      if (changed) this.swap(engine, warnings);
       this.failure = undefined;
       outcome = { result: changed ? 'loaded' : 'unchanged', version: engine.version };
     } catch (err) {
@@ -118,11 +132,12 @@ export class PolicyStore {
     return outcome;
   }
 
-  private swap(engine: PolicyEngine): void {
+  private swap(engine: PolicyEngine, warnings: readonly string[]): void {
     const previous = this.engine?.version;
     this.engine = engine;
     if (previous === engine.version) return;
     this.log.info({ policy_version: engine.version, previous_version: previous, rules: engine.source.rules.length, evaluator: engine.evaluator }, 'policy loaded');
+    if (warnings.length > 0) this.log.warn({ policy_version: engine.version, warnings }, `policy has ${warnings.length} lint problem(s) (policy.strict: true refuses such a policy)`);
     for (const listener of this.listeners) listener(engine);
   }
 

@@ -128,6 +128,23 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     assert.equal(policy?.parentSpanId, event.spanId);
   });
 
+  it('the event span carries the policy answer whether the decision was cached or fresh', async () => {
+    const ask = async (trace: string, user: string, channel: string) => {
+      const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user, channel, meta: { roles: ['role:guest'] } });
+      await h.http('/centrifugo/subscribe', body, { traceparent: `00-${trace}-${PARENT}-01` });
+      const event = (await spansFor(trace, 1)).find((s) => s.name === 'centrifugo.proxy subscribe');
+      assert.ok(event);
+      return [attr(event, 'cache.tier'), attr(event, 'policy.allowed'), attr(event, 'policy.allowed.subscribe')];
+    };
+    const table: Array<[string, string, string, unknown[]]> = [
+      ['e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1', '91', 'chat:lobby', ['none', true, true]],
+      ['e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2', '91', 'chat:lobby', ['memory', true, true]],
+      ['e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3', '91', 'chat:room', ['none', false, false]],
+      ['e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4', '91', 'chat:room', ['memory', false, false]],
+    ];
+    for (const [trace, user, channel, expected] of table) assert.deepEqual(await ask(trace, user, channel), expected, `${trace} ${channel}`);
+  });
+
   it('GRPC rpc: the traceparent in metadata is the parent; the upstream call is a child span and carries the trace', async () => {
     const trace = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', method: 'tasks.list', data: {}, meta: { roles: ['role:member'] } });

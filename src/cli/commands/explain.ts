@@ -1,9 +1,23 @@
-import { configFlag, engineOrReport, loadOrReport, type CliCommand } from '../command.js';
+import { configFlag, loadOrReport, type CliCommand } from '../command.js';
+import { engineOrReportAll } from '../policy-report.js';
+import { unknownAction } from '../../policy/actions.js';
+import { describeRoute, explainInDetail, type SubjectRoute } from '../../policy/explain-detail.js';
+import type { PolicyRule } from '../../policy/policy-source.js';
 
+const ruleText = (r: PolicyRule) => [r.ptype, ...r.values].join(', ');
+const ruleJson = (r: PolicyRule) => ({ file: r.location.file, line: r.location.line, rule: ruleText(r) });
+const routeJson = (route: SubjectRoute | undefined) =>
+  route && { start: route.start, name: route.name, links: route.links.map((e) => ruleJson(e.rule)) };
+
+/**
+ * explain --user U [--roles a,b] --action ACT --object OBJ [--json]: the decision, the lines
+ * that decided and that also matched, how the user holds each one's subject, and the nearest
+ * lines that did not match, with why.
+ */
 export const explainCommand: CliCommand = {
   name: 'explain',
   usage: 'explain --user U [--roles a,b] --action ACT --object OBJ [--json]',
-  summary: 'show the decision and the rules behind it',
+  summary: 'show the decision, the rules behind it, role chains and near misses',
   flags: {
     user: { type: 'string' },
     roles: { type: 'string' },
@@ -19,27 +33,38 @@ export const explainCommand: CliCommand = {
     }
     const loaded = loadOrReport(configFlag(flags), out);
     if (!loaded) return 1;
-    const engine = await engineOrReport(loaded.config.policy, out);
+    const engine = await engineOrReportAll(loaded.config.policy, out);
     if (!engine) return 1;
     const roles = typeof flags.roles === 'string' && flags.roles !== '' ? flags.roles.split(',').map((r) => r.trim()) : [];
-    const result = engine.explain({ user, roles, action, object });
-    const rule = (r: (typeof result.deciding)[number]) => ({ file: r.location.file, line: r.location.line, rule: [r.ptype, ...r.values].join(', ') });
+    const result = explainInDetail(engine, { user, roles, action, object }, loaded.config.policy.role_prefixes);
+    const warnings = [unknownAction(action)].filter((w): w is string => w !== undefined);
+    const routeOf = (r: PolicyRule) => result.routes.get(r.values[0] ?? '');
     if (flags.json) {
+      const withRoute = (r: PolicyRule) => ({ ...ruleJson(r), subject_via: routeJson(routeOf(r)) });
       out.log(
         JSON.stringify({
           decision: result.allowed ? 'allow' : 'deny',
           policy_version: result.version,
-          deciding: result.deciding.map(rule),
-          matched: result.matched.map(rule),
+          deciding: result.deciding.map(withRoute),
+          matched: result.matched.map(withRoute),
+          near_misses: result.nearMisses.map((m) => ({ ...ruleJson(m.rule), why: m.why })),
+          warnings,
         }),
       );
       return 0;
     }
+    for (const warning of warnings) out.error(`warning: ${warning}`);
     out.log(`decision: ${result.allowed ? 'allow' : 'deny'}`);
     out.log(`policy version: ${result.version}`);
+    const line = (label: string, r: PolicyRule) => {
+      out.log(`${label}: ${r.location.file}:${r.location.line}: ${ruleText(r)}`);
+      const route = routeOf(r);
+      if (route) out.log(`  ${r.values[0]} via ${describeRoute(route)}`);
+    };
     if (result.deciding.length === 0) out.log('decided by: no rule matched (default deny)');
-    for (const r of result.deciding.map(rule)) out.log(`decided by: ${r.file}:${r.line}: ${r.rule}`);
-    for (const r of result.matched.filter((m) => !result.deciding.includes(m)).map(rule)) out.log(`also matched: ${r.file}:${r.line}: ${r.rule}`);
+    for (const r of result.deciding) line('decided by', r);
+    for (const r of result.matched.filter((m) => !result.deciding.includes(m))) line('also matched', r);
+    for (const m of result.nearMisses) out.log(`did not match: ${m.rule.location.file}:${m.rule.location.line}: ${ruleText(m.rule)} (${m.why})`);
     return 0;
   },
 };
