@@ -59,7 +59,11 @@ export function composeInterpolate(text: string, env: Record<string, string>, mi
 
 /** Names of the ${VAR} variables a config file reads. */
 export function configVariables(text: string): Set<string> {
-  return new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string));
+  const values = text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('#'))
+    .join('\n');
+  return new Set([...values.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string));
 }
 
 export const parseYamlFile = (path: string): unknown => parse(readRepoFile(path), { merge: true });

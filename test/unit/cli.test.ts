@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -72,9 +72,53 @@ describe('cli', () => {
     assert.ok(x.matched.some((d: { rule: string }) => d.rule === 'p, role:member, chat:*, publish, allow'));
   });
 
-  it('unknown commands print usage with exit 2', async () => {
+  it('an unknown command is named, then the usage, with exit 2', async () => {
     const r = await cli(['frobnicate']);
     assert.equal(r.code, 2);
+    assert.match(r.err[0] ?? '', /^unknown command "frobnicate"\n\nusage:/);
+    assert.equal((await cli(['help', 'frobnicate'])).code, 2);
+  });
+
+  it('--help, -h and help print the usage on stdout with exit 0, listing commands and environment variables', async () => {
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.deepEqual(r.err, []);
+      const text = r.out.join('\n');
+      assert.match(text, /^usage: centrifugo-policy-proxy <command>/);
+      for (const command of ['serve', 'check', 'test', 'explain', 'diff', 'revoke', 'types']) assert.match(text, new RegExp(`\\n  ${command}\\b`));
+      for (const name of ['CONFIG_FILE', 'HTTP_PORT', 'GRPC_PORT', 'PROXY_SECRET', 'JWKS_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) assert.match(text, new RegExp(name));
+      assert.doesNotMatch(text, /\bVAR\b/, 'the config file\'s comments are not variables');
+    }
+  });
+
+  it('no command at all is a mistake: usage on stderr, exit 2', async () => {
+    const r = await cli([]);
+    assert.equal(r.code, 2);
     assert.match(r.err[0] ?? '', /^usage:/);
+  });
+
+  it('per-command --help and help COMMAND print that command\'s usage with exit 0 and run nothing', async () => {
+    for (const args of [['revoke', '--help'], ['revoke', '-h'], ['help', 'revoke']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.out[0] ?? '', /^usage: centrifugo-policy-proxy revoke --user U/);
+    }
+  });
+
+  it('a bad flag names the flag and shows that command\'s usage', async () => {
+    const r = await cli(['check', '--frob']);
+    assert.equal(r.code, 2);
+    assert.match(r.err[0] ?? '', /--frob/);
+    assert.match(r.err[0] ?? '', /usage: centrifugo-policy-proxy check/);
+  });
+
+  it('--version prints package.json\'s version', async () => {
+    const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+    for (const args of [['--version'], ['-v'], ['version']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0);
+      assert.deepEqual(r.out, [version]);
+    }
   });
 });
