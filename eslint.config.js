@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ['examples/**/*.mjs', 'examples/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'fetch', 'window', 'document', 'location', 'Centrifuge'].map((name) => [name, 'readonly']),
+        ['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'fetch', 'window', 'document', 'location', 'URLSearchParams', 'atob', 'Centrifuge'].map((name) => [name, 'readonly']),
       ),
     },
   },

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand, Out } from './command.js';
 import { checkCommand } from './commands/check.js';
+import { devTokenCommand } from './commands/dev-token.js';
 import { diffCommand } from './commands/diff.js';
 import { explainCommand } from './commands/explain.js';
 import { revokeCommand } from './commands/revoke.js';
@@ -14,7 +15,7 @@ import { typesCommand } from './commands/types.js';
 import { commandHelp, usage as usageFor } from './help.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand];
+const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand, devTokenCommand];
 
 const usage = () => usageFor(COMMANDS);
 const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');

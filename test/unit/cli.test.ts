@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { jwtVerify } from 'jose';
 import { runCli } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
 import { ROOT } from '../helpers/harness.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -120,5 +122,45 @@ describe('cli', () => {
       assert.equal(r.code, 0);
       assert.deepEqual(r.out, [version]);
     }
+  });
+});
+
+describe('cli dev-token', () => {
+  const DEMO = `${ROOT}/examples/demo/config.yaml`;
+
+  it('signs a token the demo config verifies: user, roles, issuer, expiry', async () => {
+    const r = await cli(['dev-token', '--config', DEMO, '--user', 'alice', '--roles', 'role:member, role:guest', '--ttl', '10m']);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const config = loadConfig(DEMO).config;
+    const { payload, protectedHeader } = await jwtVerify(r.out[0] ?? '', new TextEncoder().encode(config.auth.jwt.hmac_secret), {
+      issuer: config.auth.jwt.issuer,
+      algorithms: [...config.auth.jwt.algorithms],
+    });
+    assert.equal(protectedHeader.alg, 'HS256');
+    assert.equal(payload.sub, 'alice');
+    assert.deepEqual(payload.roles, ['role:member', 'role:guest']);
+    assert.ok(Math.abs((payload.exp ?? 0) - Date.now() / 1000 - 600) < 5);
+  });
+
+  it('never signs for the bundled default config, even with an HMAC key in the environment', async () => {
+    process.env.JWT_HMAC_SECRET = 'x'.repeat(40);
+    try {
+      const r = await cli(['dev-token', '--config', DEFAULT, '--user', 'alice']);
+      assert.equal(r.code, 1);
+      assert.match(r.err[0] ?? '', /never signs for the bundled default config/);
+    } finally {
+      delete process.env.JWT_HMAC_SECRET;
+    }
+    const none = await cli(['dev-token', '--user', 'alice']);
+    assert.equal(none.code, 2);
+    assert.match(none.err[0] ?? '', /needs --config FILE of a development config/);
+  });
+
+  it('refuses a config that trusts no HMAC key', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cpp-cli-')), 'config.yaml');
+    writeFileSync(file, `policy: { model: ${ROOT}/policies/model.conf, policy: ${ROOT}/policies/policy.csv, tests: "" }\n`);
+    const r = await cli(['dev-token', '--config', file, '--user', 'alice']);
+    assert.equal(r.code, 1);
+    assert.match(r.err[0] ?? '', /auth\.jwt: dev-token signs with hmac_secret and an HS algorithm/);
   });
 });

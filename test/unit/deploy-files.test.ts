@@ -118,6 +118,12 @@ describe('docker-compose.yml', () => {
     assert.ok(parseInt(proxy.stop_grace_period, 10) * 1000 > DEFAULTS.server.drain_timeout);
   });
 
+  it('the demo config the proxy runs passes check', async () => {
+    const out: string[] = [];
+    const code = await runCli(['check', '--config', resolve(ROOT, 'examples/demo/config.yaml')], { log: (l) => out.push(l), error: (l) => out.push(l) });
+    assert.equal(code, 0, out.join('\n'));
+  });
+
   it('every file mounted from the repository exists', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const volume of (service.volumes ?? []) as string[]) {
