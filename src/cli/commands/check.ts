@@ -1,4 +1,5 @@
 import { configFlag, engineOrReport, loadOrReport, type CliCommand } from '../command.js';
+import { firstRunWarnings } from '../../config/first-run.js';
 import { lintRules } from '../../policy/lint.js';
 import { describeFailure, loadTestCases, runTestCases } from '../../policy/test-cases.js';
 
@@ -19,6 +20,8 @@ export const checkCommand: CliCommand = {
     if (problems.length > 0 || failures.length > 0) return 1;
     out.log(`ok: ${loaded.file}: policy ${engine.version}, ${engine.source.rules.length} rules, ${cases.length} test cases pass`);
     out.log(`evaluator: ${engine.evaluator}`);
+    // Settings that will refuse every user go to stderr: they are about this deployment, not the policy.
+    for (const warning of firstRunWarnings(loaded.config)) out.error(`warning: ${warning}`);
     for (const warning of lintRules(engine.source.rules)) out.log(`warning: ${warning}`);
     return 0;
   },
