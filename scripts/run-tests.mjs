@@ -74,11 +74,22 @@ const files = only.length > 0 ? only : testFiles('test').sort();
 // Every temp file the tests make (configs, policy copies, throwaway Redis dirs) goes under one
 // directory of this run, removed at the end whatever the tests left behind.
 const runTmp = mkdtempSync(join(tmpdir(), 'cpp-test-run-'));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', TMPDIR: runTmp },
-});
-const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+// Tests that compile, npm-install or drive a browser load every core for a minute; run beside
+// the timing-sensitive ones (JWKS timeouts, refresh timers) they make those flaky, so they run
+// after them.
+const HEAVY = /(production-install|npm-pack|demo-page)\.test\.ts$/;
+const runFiles = (list) =>
+  new Promise((resolve) => {
+    if (list.length === 0) return resolve(0);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...list], {
+      stdio: 'inherit',
+      env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', TMPDIR: runTmp },
+    });
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+const first = await runFiles(files.filter((f) => !HEAVY.test(f)));
+const second = await runFiles(files.filter((f) => HEAVY.test(f)));
+const code = first || second;
 redis.stop?.();
 rmSync(runTmp, { recursive: true, force: true });
 process.exit(code);

@@ -34,6 +34,8 @@ import { drainAll } from './transport/drain.js';
 import { createGrpcServer, grpcCredentials, grpcDrainable } from './transport/grpc/server.js';
 import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
+import { firstRunWarnings } from './config/first-run.js';
+import { ListenError } from './core/listen-error.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -188,9 +190,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
 
   const listenHttp = () =>
     new Promise<number>((resolve, reject) => {
-      httpServer.once('error', reject);
+      const failed = (err: Error) => reject(new ListenError('http', config.http.host, config.http.port, err));
+      httpServer.once('error', failed);
       httpServer.listen(config.http.port, config.http.host, () => {
-        httpServer.off('error', reject);
+        httpServer.off('error', failed);
         resolve((httpServer.address() as AddressInfo).port);
       });
     });
@@ -208,7 +211,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         log,
       });
       grpc.server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, grpcCredentials(config.grpc.tls), (err, port) => {
-        if (err) reject(err);
+        if (err) reject(new ListenError('grpc', config.grpc.host, config.grpc.port, err));
         else resolve(port);
       });
     });
@@ -226,6 +229,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         // rpc routes, call the upstreams.
         log.warn('caller_auth.secret is empty: requests are not checked to come from Centrifugo; set PROXY_SECRET');
       }
+      for (const warning of firstRunWarnings(config)) log.warn(warning);
       await policy.load();
       if (config.policy.watch) policy.watch(config.policy.debounce);
       // Redis first (commands are not queued while it connects), then what reads from it.

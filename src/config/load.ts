@@ -102,6 +102,9 @@ function crossCheck(config: Config): string[] {
     if (file !== '' && !existsSync(file)) problems.push(`${path}: file not found: ${file}`);
   }
   const { jwt } = config.auth;
+  if (jwt.jwks_url !== '' && !/^https?:\/\/[^/]/i.test(jwt.jwks_url)) {
+    problems.push(`auth.jwt.jwks_url: must be an http(s) URL, got "${jwt.jwks_url}" (a key set on disk goes in auth.jwt.jwks_file)`);
+  }
   const hmacAlgorithms = jwt.algorithms.filter((a) => a.startsWith('HS'));
   if (hmacAlgorithms.length > 0 && jwt.hmac_secret === '') {
     problems.push(`auth.jwt.algorithms: ${hmacAlgorithms.join(', ')} needs auth.jwt.hmac_secret`);
@@ -186,4 +189,34 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
   return { file, config: parseConfig(text, file, env) };
+}
+
+/**
+ * Only the `cache` section (Redis URL, key prefix), for commands that need nothing else — revoke
+ * runs from an operator's shell where the caller secret, key sources and policy files of the
+ * service's config are often absent, and none of them matter for writing a revocation.
+ */
+export function loadCacheSettings(file: string, env: NodeJS.ProcessEnv = process.env): { file: string; cache: Config['cache'] } {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    const reason = err instanceof YAMLParseError ? `invalid YAML: ${err.message.split('\n')[0]}` : `cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    throw new ConfigError([`${file}: ${reason}`]);
+  }
+  const section = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>).cache : undefined;
+  const problems: string[] = [];
+  const interpolated = interpolate(section ?? {}, env, 'cache', problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`));
+  const parsed = configSchema.shape.cache.safeParse(interpolated);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `${file}: ${describeIssue({ ...issue, path: ['cache', ...issue.path] })}`));
+  if (parsed.data.redis_url !== '') {
+    try {
+      parseRedisUrl(parsed.data.redis_url);
+    } catch (err) {
+      if (!(err instanceof RedisUrlError)) throw err;
+      throw new ConfigError([`${file}: cache.redis_url: ${err.message}`]);
+    }
+  }
+  return { file, cache: parsed.data };
 }

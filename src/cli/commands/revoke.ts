@@ -2,8 +2,9 @@ import { pino } from 'pino';
 import { RedisStore } from '../../cache/redis-store.js';
 import { createRedis } from '../../cache/redis-connection.js';
 import { revocationChannel, revocationKey, type RevocationNotice } from '../../auth/revocations.js';
+import { chooseConfigFile, ConfigError, loadCacheSettings } from '../../config/load.js';
 import { parseDuration } from '../../config/units.js';
-import { configFlag, loadOrReport, type CliCommand } from '../command.js';
+import { configFlag, type CliCommand } from '../command.js';
 
 /**
  * revoke --user U [--ttl 24h] | --lift: writes (or removes) the user's revocation key in the
@@ -31,9 +32,17 @@ export const revokeCommand: CliCommand = {
         return 2;
       }
     }
-    const loaded = loadOrReport(configFlag(flags), out);
-    if (!loaded) return 1;
-    const { cache } = loaded.config;
+    // Only the Redis settings: the rest of the service's config (caller secret, keys, policy
+    // files) need not be valid or even present where an operator revokes someone.
+    let loaded;
+    try {
+      loaded = loadCacheSettings(chooseConfigFile(configFlag(flags)));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const problem of err.problems) out.error(problem);
+      return 1;
+    }
+    const { cache } = loaded;
     if (cache.redis_url === '') {
       out.error(`${loaded.file}: cache.redis_url: revocations live in Redis; set cache.redis_url (or REDIS_URL) first`);
       return 1;
