@@ -34,6 +34,7 @@ import { drainAll } from './transport/drain.js';
 import { createGrpcServer, grpcCredentials, grpcDrainable } from './transport/grpc/server.js';
 import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
+import { buildTokenMode } from './token/build.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -172,6 +173,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     EVENTS.map((event) => [event, instrument(event, handlers[event] as never, instrumentDeps)]),
   ) as unknown as Dispatcher;
 
+  const tokenMode = buildTokenMode({ config, authenticator: deps.authenticator, decider: deps.decider, revocations: deps.revocations, metrics, log, now });
+
   const callerOk = callerCheck(config.caller_auth.secret);
   const callerHeader = config.caller_auth.header;
   const { server: httpServer, drain: httpDrain } = createHttpServer({
@@ -183,6 +186,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     state,
     metrics,
     log,
+    routes: tokenMode?.router,
   });
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
 
@@ -263,7 +267,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       const settleMs = httpServer.listening ? undefined : 0;
       const drained = await drainAll(targets, config.server.drain_timeout, settleMs);
       if (!drained) log.warn('drain timeout passed; closed the remaining connections');
-      await Promise.all([rpc.close(!drained), cache.close(), overrides.redis ? undefined : redis?.close()]);
+      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
 }
