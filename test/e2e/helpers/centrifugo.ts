@@ -52,6 +52,10 @@ export interface CentrifugoOptions {
   readonly binaryEncoding?: boolean;
   /** More CENTRIFUGO_* overrides (e.g. shorter timers for tests). */
   readonly env?: Record<string, string>;
+  /** Another config file from deploy/centrifugo/ (default: config-<transport>.json). */
+  readonly configFile?: string;
+  /** The HTTP port to listen on (default: a free one), for services that must know it first. */
+  readonly port?: number;
 }
 
 export interface Centrifugo {
@@ -94,9 +98,9 @@ export function proxyEnv(options: CentrifugoOptions): Record<string, string> {
 export async function startCentrifugo(options: CentrifugoOptions): Promise<Centrifugo> {
   const binary = centrifugoBinary();
   if (!binary) throw new Error(`no Centrifugo binary: ${INSTALL_HINT}`);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const apiKey = 'e2e-centrifugo-api-key';
-  const configFile = resolve(ROOT, `deploy/centrifugo/config-${options.transport}.json`);
+  const configFile = resolve(ROOT, 'deploy/centrifugo', options.configFile ?? `config-${options.transport}.json`);
   const child: ChildProcess = spawn(binary, ['--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
