@@ -36,6 +36,7 @@ import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
 import { firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
+import { buildTokenMode } from './token/build.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -174,6 +175,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     EVENTS.map((event) => [event, instrument(event, handlers[event] as never, instrumentDeps)]),
   ) as unknown as Dispatcher;
 
+  const tokenMode = buildTokenMode({ config, authenticator: deps.authenticator, decider: deps.decider, revocations: deps.revocations, metrics, log, now });
+
   const callerOk = callerCheck(config.caller_auth.secret);
   const callerHeader = config.caller_auth.header;
   const { server: httpServer, drain: httpDrain } = createHttpServer({
@@ -185,6 +188,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     state,
     metrics,
     log,
+    routes: tokenMode?.router,
   });
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
 
@@ -267,7 +271,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       const settleMs = httpServer.listening ? undefined : 0;
       const drained = await drainAll(targets, config.server.drain_timeout, settleMs);
       if (!drained) log.warn('drain timeout passed; closed the remaining connections');
-      await Promise.all([rpc.close(!drained), cache.close(), overrides.redis ? undefined : redis?.close()]);
+      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
 }

@@ -76,6 +76,10 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...config.auth,
       jwt: { ...config.auth.jwt, jwks_file: at(config.auth.jwt.jwks_file), public_key_file: at(config.auth.jwt.public_key_file) },
     },
+    token_mode: {
+      ...config.token_mode,
+      connection: { ...config.token_mode.connection, private_key_file: at(config.token_mode.connection.private_key_file) },
+    },
     policy: {
       ...config.policy,
       model: at(config.policy.model),
@@ -97,6 +101,7 @@ function crossCheck(config: Config): string[] {
     ['grpc.tls.cert', config.grpc.tls.cert],
     ['grpc.tls.key', config.grpc.tls.key],
     ['grpc.tls.client_ca', config.grpc.tls.client_ca],
+    ['token_mode.connection.private_key_file', config.token_mode.connection.private_key_file],
   ];
   for (const [path, file] of mustExist) {
     if (file !== '' && !existsSync(file)) problems.push(`${path}: file not found: ${file}`);
@@ -136,6 +141,7 @@ function crossCheck(config: Config): string[] {
       if (problem) problems.push(`rpc.routes[${i}].${key}: ${problem}`);
     }
   });
+  problems.push(...tokenModeProblems(config));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }
@@ -146,6 +152,37 @@ function crossCheck(config: Config): string[] {
       if (!(err instanceof RedisUrlError)) throw err;
       problems.push(`cache.redis_url: ${err.message}`);
     }
+  }
+  return problems;
+}
+
+/** token_mode: a signing key that fits the algorithm, and a Centrifugo to publish to. Checked only when enabled. */
+function tokenModeProblems(config: Config): string[] {
+  const mode = config.token_mode;
+  if (!mode.enabled) return [];
+  const problems: string[] = [];
+  const { connection, publish } = mode;
+  if (connection.algorithm === 'HS256') {
+    if (connection.hmac_secret === '') problems.push('token_mode.connection.hmac_secret: HS256 needs it (the same value as Centrifugo\'s client.token.hmac_secret_key)');
+    else if (Buffer.byteLength(connection.hmac_secret) < 32) problems.push('token_mode.connection.hmac_secret: must be at least 32 bytes (256 bits)');
+    // Our user tokens would then pass as Centrifugo connection tokens, bypassing the policy.
+    if (connection.hmac_secret !== '' && connection.hmac_secret === config.auth.jwt.hmac_secret) {
+      problems.push('token_mode.connection.hmac_secret: must differ from auth.jwt.hmac_secret');
+    }
+    if (connection.private_key_file !== '') problems.push('token_mode.connection.private_key_file: not used with HS256 (set algorithm to RS256, ES256 or EdDSA)');
+  } else {
+    if (connection.private_key_file === '') problems.push(`token_mode.connection.private_key_file: ${connection.algorithm} needs a PEM private key`);
+    if (connection.hmac_secret !== '') problems.push(`token_mode.connection.hmac_secret: not used with ${connection.algorithm}`);
+  }
+  if (publish.api_keys.length > 0) {
+    if (publish.centrifugo_url === '') problems.push('token_mode.publish.centrifugo_url: needed with api_keys');
+    else if (!/^https?:\/\/[^/]/.test(publish.centrifugo_url)) problems.push('token_mode.publish.centrifugo_url: expected http(s)://HOST[:PORT]/api');
+    if (publish.centrifugo_api_key === '') problems.push('token_mode.publish.centrifugo_api_key: needed with api_keys (Centrifugo\'s http_api.key)');
+    const seen = new Set<string>();
+    publish.api_keys.forEach((entry, i) => {
+      if (seen.has(entry.key)) problems.push(`token_mode.publish.api_keys[${i}].key: listed twice`);
+      seen.add(entry.key);
+    });
   }
   return problems;
 }

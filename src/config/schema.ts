@@ -236,6 +236,67 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Token mode (docs/token-mode.md): mint Centrifugo connection and subscription JWTs for
+     * verified users the policy allows, and a guarded publish API for backends. Off by default.
+     */
+    token_mode: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** The key Centrifugo's client.token verifies (hmac_secret_key, rsa_public_key, ecdsa_public_key, or a JWKS for EdDSA). */
+        connection: z
+          .object({
+            algorithm: z.enum(['HS256', 'RS256', 'ES256', 'EdDSA']).default('HS256'),
+            hmac_secret: z.string().default(''),
+            private_key_file: z.string().default(''),
+            /** `kid` header; also the key's id in GET /api/token/jwks. */
+            key_id: z.string().default(''),
+            /** Set when Centrifugo's client.token.audience / issuer are. */
+            audience: z.string().default(''),
+            issuer: z.string().default(''),
+            /** A connection token lives at most this long (and never past the user token's own exp). */
+            lifetime: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('10m'),
+          })
+          .strict()
+          .default({}),
+        subscription: z
+          .object({
+            lifetime: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('10m'),
+          })
+          .strict()
+          .default({}),
+        /** Browser origins allowed to call /api/token and /api/subscription-token (exact match; "*" for any, without cookies). */
+        cors_origins: z.array(z.string().min(1)).default([]),
+        /** Per user, for the two minting endpoints; requests: 0 turns it off. */
+        rate_limit: z
+          .object({ requests: z.number().int().min(0).default(60), window: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default('1m') })
+          .strict()
+          .default({}),
+        publish: z
+          .object({
+            /** Several keys for rotation; each is an identity the policy decides `publish` for. */
+            api_keys: z
+              .array(
+                z
+                  .object({
+                    key: z.string().refine((k) => Buffer.byteLength(k) >= 16, 'must be at least 16 bytes'),
+                    subject: z.string().min(1),
+                    roles: z.array(z.string().min(1)).default([]),
+                  })
+                  .strict(),
+              )
+              .default([]),
+            /** Centrifugo's HTTP server API base, e.g. http://centrifugo:8000/api */
+            centrifugo_url: z.string().default(''),
+            centrifugo_api_key: z.string().default(''),
+            timeout: duration.refine((ms) => ms >= 10, 'must be at least 10ms').default('2s'),
+            max_channels: z.number().int().positive().default(1000),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
     codes: z
       .object({
         unauthorized: disconnectAnswer(4501, 'unauthorized'),

@@ -30,6 +30,9 @@ export class Metrics {
   readonly jwksFetches: Counter<'result'>;
   readonly refreshFallbacks: Counter<'event' | 'reason'>;
   readonly keysUnavailable: Counter;
+  readonly tokenApiRequests: Counter<'endpoint' | 'outcome'>;
+  readonly tokenApiDuration: Histogram<'endpoint'>;
+  readonly centrifugoApiDuration: Histogram<'method' | 'status'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -150,6 +153,26 @@ export class Metrics {
     this.revokedUsers = new Gauge({
       name: 'cpp_revoked_users',
       help: 'Revoked users in this replica\'s in-memory mirror of the revocation set.',
+      registers,
+    });
+    this.tokenApiRequests = new Counter({
+      name: 'cpp_token_api_requests_total',
+      help: 'Token mode endpoints (token, subscription_token, publish, broadcast) by outcome: ok, bad_request, unauthorized, forbidden, rate_limited, unavailable, refused, timeout, internal.',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    });
+    this.tokenApiDuration = new Histogram({
+      name: 'cpp_token_api_duration_seconds',
+      help: 'Time to answer a token mode endpoint.',
+      labelNames: ['endpoint'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.centrifugoApiDuration = new Histogram({
+      name: 'cpp_centrifugo_api_duration_seconds',
+      help: 'Calls to Centrifugo\'s HTTP server API (publish, broadcast) by HTTP status, timeout or unreachable; each attempt counts.',
+      labelNames: ['method', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

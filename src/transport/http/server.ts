@@ -16,6 +16,8 @@ export interface HttpServerDeps extends ProxyEndpointDeps {
   readonly state: AppState;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** More routes on the express side (token mode's /api/*), before the 404. */
+  readonly routes?: express.Router;
 }
 
 function operationsApp(deps: HttpServerDeps): express.Express {
@@ -32,6 +34,7 @@ function operationsApp(deps: HttpServerDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  if (deps.routes) app.use(deps.routes);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });

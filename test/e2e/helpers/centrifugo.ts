@@ -52,6 +52,10 @@ export interface CentrifugoOptions {
   readonly binaryEncoding?: boolean;
   /** More CENTRIFUGO_* overrides (e.g. shorter timers for tests). */
   readonly env?: Record<string, string>;
+  /** Another config file from deploy/centrifugo/ (default: config-<transport>.json). */
+  readonly configFile?: string;
+  /** The HTTP port to listen on (default: a free one), for services that must know it first. */
+  readonly port?: number;
 }
 
 export interface Centrifugo {
@@ -93,7 +97,8 @@ export function proxyEnv(options: CentrifugoOptions): Record<string, string> {
 }
 
 export async function startCentrifugo(options: CentrifugoOptions): Promise<Centrifugo> {
-  return launchCentrifugo(resolve(ROOT, `deploy/centrifugo/config-${options.transport}.json`), { ...proxyEnv(options), ...options.env });
+  const configFile = resolve(ROOT, 'deploy/centrifugo', options.configFile ?? `config-${options.transport}.json`);
+  return launchCentrifugo(configFile, { ...proxyEnv(options), ...options.env }, [], options.port);
 }
 
 /**
@@ -101,10 +106,10 @@ export async function startCentrifugo(options: CentrifugoOptions): Promise<Centr
  * key are set here); `launcher` prefixes the command (e.g. `taskset -c 0`, which execs the
  * binary, so `pid` stays Centrifugo's own).
  */
-export async function launchCentrifugo(configFile: string, env: Record<string, string> = {}, launcher: readonly string[] = []): Promise<Centrifugo> {
+export async function launchCentrifugo(configFile: string, env: Record<string, string> = {}, launcher: readonly string[] = [], fixedPort?: number): Promise<Centrifugo> {
   const binary = centrifugoBinary();
   if (!binary) throw new Error(`no Centrifugo binary: ${INSTALL_HINT}`);
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const apiKey = 'e2e-centrifugo-api-key';
   const [command = binary, ...args] = [...launcher, binary, '--config', configFile];
   const child: ChildProcess = spawn(command, args, {

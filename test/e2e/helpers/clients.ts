@@ -2,7 +2,7 @@
  * Clients made with Centrifugo's own SDK (`centrifuge`, JSON and protobuf builds) over `ws`,
  * recording what the application would see: state changes, disconnect codes, publications.
  */
-import { Centrifuge, type Options, type Subscription } from 'centrifuge';
+import { Centrifuge, type Options, type Subscription, type SubscriptionOptions } from 'centrifuge';
 import { Centrifuge as ProtobufCentrifuge } from 'centrifuge/build/protobuf';
 import WebSocket from 'ws';
 
@@ -97,8 +97,8 @@ export interface RecordedSubscription {
   waitFor(match: (event: ClientEvent) => boolean, what: string, timeoutMs?: number): Promise<ClientEvent>;
 }
 
-export function subscribe(recorded: RecordedClient, channel: string): RecordedSubscription {
-  const sub = recorded.client.newSubscription(channel, { minResubscribeDelay: 100, maxResubscribeDelay: 500 });
+export function subscribe(recorded: RecordedClient, channel: string, options: Partial<SubscriptionOptions> = {}): RecordedSubscription {
+  const sub = recorded.client.newSubscription(channel, { minResubscribeDelay: 100, maxResubscribeDelay: 500, ...options });
   const events: ClientEvent[] = [];
   const listeners = new Set<() => void>();
   const push = (event: ClientEvent) => {
