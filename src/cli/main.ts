@@ -11,8 +11,9 @@ import { revokeCommand } from './commands/revoke.js';
 import { serveCommand } from './commands/serve.js';
 import { testCommand } from './commands/test.js';
 import { typesCommand } from './commands/types.js';
+import { generateCommand } from '../codegen/command.js';
 
-const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand];
+const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand, generateCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2;
