@@ -55,6 +55,8 @@ export class TypeCollector {
   convert(schema: unknown, name: string): TypeNode {
     if (schema === true || schema === undefined) return { kind: 'any' };
     if (!isSchema(schema)) return { kind: 'any', note: 'not a schema object' };
+    // {} (perhaps with a description) is any value on purpose: no note needed.
+    if (Object.keys(schema).every((k) => k === 'description' || k === 'title' || k.startsWith('x-'))) return { kind: 'any' };
     const unsupported = UNSUPPORTED.find((k) => k in schema);
     if (unsupported) return { kind: 'any', note: `${unsupported} is not supported by this generator` };
     if (schema.nullable === true) return nullable(this.convert({ ...schema, nullable: false }, name));
