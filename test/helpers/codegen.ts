@@ -5,7 +5,7 @@
  * fails instead, as e2eSuiteOptions does for Centrifugo.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/config/schema.js';
@@ -65,6 +65,8 @@ export async function generateInto(config: Config, languages: readonly Language[
   const base = join(ROOT, '.cache/codegen-test');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, 'out-'));
+  // Removed when the test process ends (Go's module cache keeps what the builds fetched).
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   await writeGenerated(dir, config, languages, configFile);
   return dir;
 }
