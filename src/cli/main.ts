@@ -14,8 +14,19 @@ import { testCommand } from './commands/test.js';
 import { typesCommand } from './commands/types.js';
 import { commandHelp, usage as usageFor } from './help.js';
 import { packageVersion } from './version.js';
+import { generateCommand } from '../codegen/command.js';
 
-const COMMANDS: readonly CliCommand[] = [serveCommand, checkCommand, testCommand, explainCommand, diffCommand, revokeCommand, typesCommand, devTokenCommand];
+const COMMANDS: readonly CliCommand[] = [
+  serveCommand,
+  checkCommand,
+  testCommand,
+  explainCommand,
+  diffCommand,
+  revokeCommand,
+  typesCommand,
+  generateCommand,
+  devTokenCommand,
+];
 
 const usage = () => usageFor(COMMANDS);
 const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
