@@ -162,3 +162,31 @@ describe('policy boundary cases (oracle, indexed engine, casbin engine)', () => 
     assert.equal(oracleMatches('ab', 'a.b', 'u'), false);
   });
 });
+
+describe('the index refuses what casbin would misread', () => {
+  const bad: Array<[string, string, string]> = [
+    ['an undefined policy type', 'g2, a, b', 'boundaries.csv:1: policy type "g2" is not defined in the model'],
+    ['a p line with three values', 'p, a, b, subscribe', 'boundaries.csv:1: "p" takes 4 values (sub, obj, act, eft), got 3'],
+    ['a g line with three values', 'g, a, b, c', 'boundaries.csv:1: "g" takes 2 values (arg0, arg1), got 3'],
+    ['a misspelt effect', 'p, a, b, subscribe, alow', 'boundaries.csv:1: effect must be "allow" or "deny", got "alow"'],
+    ['an empty value', 'p, a, , subscribe, allow', 'boundaries.csv:1: empty value (use a role such as "anonymous" instead of an empty subject)'],
+    ['an empty g value', 'g, a, ', 'boundaries.csv:1: empty value (use a role such as "anonymous" instead of an empty subject)'],
+  ];
+  for (const [note, csv, message] of bad) {
+    it(`refuses ${note}`, async () => {
+      await assert.rejects(IndexedEngine.build(source(`\n${csv}\n`)), (err: Error & { describe?: () => string }) => {
+        assert.equal(err.describe?.(), message);
+        return true;
+      });
+    });
+  }
+
+  it('builds a large policy in slices and still answers from every slice', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `p, u${i}, c${i}:*, subscribe, ${i % 7 === 0 ? 'deny' : 'allow'}`);
+    const engine = await IndexedEngine.build(source(`\n${lines.join('\n')}\n`));
+    for (const i of [0, 1, 6999, 7000, 19_999]) {
+      assert.equal(engine.decide({ user: `u${i}`, roles: [], action: 'subscribe', object: `c${i}:x` }), i % 7 !== 0, `u${i}`);
+      assert.equal(engine.decide({ user: `u${i}`, roles: [], action: 'subscribe', object: `c${i + 1}:x` }), false);
+    }
+  });
+});
