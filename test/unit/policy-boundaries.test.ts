@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { CasbinEngine } from '../../src/policy/casbin-engine.js';
 import type { EngineOptions, PolicyEngine } from '../../src/policy/engine.js';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
+import { roleNames } from '../../src/policy/role-names.js';
 import type { PolicyRule, PolicySource } from '../../src/policy/policy-source.js';
 import { CasbinOracle, oracleMatches } from '../helpers/casbin-oracle.js';
 import { DEFAULT_MODEL } from '../helpers/policy-generator.js';
@@ -188,5 +189,33 @@ describe('the index refuses what casbin would misread', () => {
       assert.equal(engine.decide({ user: `u${i}`, roles: [], action: 'subscribe', object: `c${i}:x` }), i % 7 !== 0, `u${i}`);
       assert.equal(engine.decide({ user: `u${i}`, roles: [], action: 'subscribe', object: `c${i + 1}:x` }), false);
     }
+  });
+});
+
+describe('role names and build slices, directly', () => {
+  it('an empty role prefix makes nothing a role; p lines name no roles', () => {
+    const isRole = roleNames(source('p, alice, bob, subscribe, allow\ng, carol, dave').rules, ['', 'team:']);
+    assert.deepEqual(
+      ['alice', 'bob', 'carol', 'dave', 'team:x', 'role:x', 'authenticated'].map(isRole),
+      [false, false, false, true, true, false, true],
+    );
+  });
+
+  it('a large build yields to the event loop, so requests are not stalled by a reload', async () => {
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // One subject, one action: the slices are all in the rule loop, not in sealing.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `p, u, c${i}:*, subscribe, allow`);
+    const big = source(`\n${lines.join('\n')}\n`);
+    const before = ticks;
+    const engine = await IndexedEngine.build(big);
+    running = false;
+    assert.ok(ticks - before > 1, `event loop turns during the build: ${ticks - before}`);
+    assert.equal(engine.decide({ user: 'u', roles: [], action: 'subscribe', object: 'c59999:x' }), true);
   });
 });
