@@ -145,6 +145,29 @@ describe('policy boundary cases (oracle, indexed engine, casbin engine)', () => 
     }
   });
 
+  it('explain names the deciding and matched lines, in both engines and the oracle', async () => {
+    const at = (rules: readonly PolicyRule[]) => rules.map((r) => r.location.line);
+    // [user, roles, action, object] → allowed, deciding lines, matched lines
+    const explained: Array<[string, string[], string, string, boolean, number[], number[]]> = [
+      ['666', ['role:admin', 'role:member'], 'publish', 'chat:archive:', false, [2, 14], [1, 2, 14]],
+      ['a', ['role:member'], 'subscribe', 'chat:x', true, [3], [3]],
+      ['a', ['role:member'], 'subscribe', 'chat:ro', false, [4], [3, 4]],
+      ['a', ['role:admin', 'role:member'], 'publish', 'x+y', true, [1], [1]],
+      ['a', [], 'subscribe', 'nothing', false, [], []],
+      ['a', [], 'delete', 'nothing', false, [], []],
+    ];
+    const oracle = await CasbinOracle.build(source(POLICY).rules);
+    for (const [user, roles, action, object, allowed, deciding, matched] of explained) {
+      const query = { user, roles, action, object };
+      const want = await oracle.explain(query);
+      assert.deepEqual([want.allowed, at(want.deciding), at(want.matched)], [allowed, deciding, matched], `oracle: ${JSON.stringify(query)}`);
+      for (const [name, engine] of await engines()) {
+        const got = engine.explain(query);
+        assert.deepEqual([got.allowed, at(got.deciding), at(got.matched), got.version], [allowed, deciding, matched, 'boundaries'], `${name}: ${JSON.stringify(query)}`);
+      }
+    }
+  });
+
   it('with role_prefixes [role:, tenant:] a tenant-named user ID is a role name', async () => {
     const query = { user: 'tenant:acme', roles: [], action: 'subscribe', object: 'acme:1' };
     const oracle = await CasbinOracle.build(source(POLICY).rules, ['role:', 'tenant:']);
