@@ -38,6 +38,12 @@ p, role:guest, lobby, subscribe, allow
 p, authenticated, pre:*:post, connect, allow
 p, authenticated, *, refresh, allow
 p, tenant:acme, acme:*, subscribe, allow
+p, authenticated, open:*, subscribe, allow
+p, role:shut, open:shut, subscribe, deny
+p, role:yard, yard:*, subscribe, deny
+p, role:yard, yard:*x, subscribe, allow
+p, role:yard, hall, subscribe, deny
+p, role:yard, hall, subscribe, allow
 `;
 
 function source(csv: string): PolicySource {
@@ -116,6 +122,9 @@ const CASES: Case[] = [
   ['anonymous with a token role keeps the implicit role', '', ['role:guest'], 'subscribe', 'news:1', true],
   ['anonymous is not authenticated', '', ['role:guest'], 'refresh', '', false],
   ['an unknown action', 'a', ['role:admin'], 'delete', 'chat:x', false],
+  ['an exact deny of a later subject beats an earlier allow', 'a', ['role:shut'], 'subscribe', 'open:shut', false],
+  ['two patterns with one literal prefix: the deny is kept', 'a', ['role:yard'], 'subscribe', 'yard:1x', false],
+  ['two rules for one exact object: the deny is kept', 'a', ['role:yard'], 'subscribe', 'hall', false],
   ['tenant: is a user ID without the prefix option', 'tenant:acme', [], 'subscribe', 'acme:1', true],
 ];
 
