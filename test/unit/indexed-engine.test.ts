@@ -1,7 +1,9 @@
 /**
- * The indexed engine against plain casbin on generated policies: the same answer for every
- * request, and the same deciding and matched rules in explain. Seeded, so a failure names a
- * seed and a request that reproduce it.
+ * Both engines (the index and the casbin fallback) against an independent oracle
+ * (test/helpers/casbin-oracle.ts: plain casbin with its own regex matcher and real g lines for
+ * token roles) on generated policies with boundary cases: the same answer for every request,
+ * and the same deciding and matched rules in explain. Seeded, so a failure names a seed and a
+ * request that reproduce it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,24 +11,35 @@ import { CasbinEngine } from '../../src/policy/casbin-engine.js';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
 import { modelShape } from '../../src/policy/model-shape.js';
 import { buildEngine } from '../../src/policy/policy-store.js';
+import { CasbinOracle } from '../helpers/casbin-oracle.js';
 import { DEFAULT_MODEL, generatePolicy } from '../helpers/policy-generator.js';
 import { ROOT } from '../helpers/harness.js';
 
+/** POLICY_DIFF_SCALE < 1 (npm run mutation sets 0.03) asks fewer requests of at most 300 rules; the fixed cases in policy-boundaries.test.ts stay whole. */
+const SCALE = Number(process.env.POLICY_DIFF_SCALE ?? 1);
 const lines = (rules: readonly { location: { line: number } }[]) => rules.map((r) => r.location.line);
 
-describe('indexed engine = casbin (differential, seeded)', () => {
-  for (const [seed, ruleCount, requestCount] of [
-    [1, 300, 6000],
-    [2, 1500, 1500],
-    [3, 60, 6000],
+describe('indexed engine = casbin engine = independent oracle (differential, seeded)', () => {
+  for (const [seed, fullRules, fullCount] of [
+    [1, 300, 3000],
+    [2, 1500, 800],
+    [3, 60, 4000],
+    [5, 120, 3000],
   ] as const) {
+    const requestCount = Math.max(100, Math.round(fullCount * SCALE));
+    const ruleCount = SCALE < 1 ? Math.min(fullRules, 300) : fullRules;
     it(`seed ${seed}: ${ruleCount} rules, ${requestCount} requests`, async () => {
-      const generated = generatePolicy(seed, ruleCount);
-      const [indexed, casbin] = await Promise.all([IndexedEngine.build(generated.source), CasbinEngine.build(generated.source)]);
+      const generated = generatePolicy(seed, ruleCount, DEFAULT_MODEL, { boundaries: true });
+      const [indexed, casbin, oracle] = await Promise.all([
+        IndexedEngine.build(generated.source),
+        CasbinEngine.build(generated.source),
+        CasbinOracle.build(generated.source.rules),
+      ]);
       let allowed = 0;
       for (const query of generated.requests(requestCount)) {
-        const expected = casbin.decide(query);
-        assert.equal(indexed.decide(query), expected, `seed ${seed}: ${JSON.stringify(query)}`);
+        const expected = await oracle.decide(query);
+        assert.equal(indexed.decide(query), expected, `indexed, seed ${seed}: ${JSON.stringify(query)}`);
+        assert.equal(casbin.decide(query), expected, `casbin engine, seed ${seed}: ${JSON.stringify(query)}`);
         if (expected) allowed++;
       }
       // A generator that only produced denies (or allows) would prove little.
@@ -34,15 +47,24 @@ describe('indexed engine = casbin (differential, seeded)', () => {
     });
   }
 
-  it('explain reports the same deciding and matched lines as casbin', async () => {
-    const generated = generatePolicy(4, 200);
-    const [indexed, casbin] = await Promise.all([IndexedEngine.build(generated.source), CasbinEngine.build(generated.source)]);
-    for (const query of generated.requests(500)) {
-      const a = indexed.explain(query);
-      const b = casbin.explain(query);
-      assert.equal(a.allowed, b.allowed, JSON.stringify(query));
-      assert.deepEqual(lines(a.matched), lines(b.matched), JSON.stringify(query));
-      assert.deepEqual(lines(a.deciding), lines(b.deciding), JSON.stringify(query));
+  it('explain reports the deciding and matched lines the oracle finds, in both engines', async () => {
+    const generated = generatePolicy(4, 200, DEFAULT_MODEL, { boundaries: true });
+    const [indexed, casbin, oracle] = await Promise.all([
+      IndexedEngine.build(generated.source),
+      CasbinEngine.build(generated.source),
+      CasbinOracle.build(generated.source.rules),
+    ]);
+    for (const query of generated.requests(Math.max(100, Math.round(800 * SCALE)))) {
+      const want = await oracle.explain(query);
+      for (const [name, got] of [
+        ['indexed', indexed.explain(query)],
+        ['casbin', casbin.explain(query)],
+      ] as const) {
+        assert.equal(got.allowed, want.allowed, `${name}: ${JSON.stringify(query)}`);
+        assert.deepEqual(lines(got.matched), lines(want.matched), `${name}: ${JSON.stringify(query)}`);
+        assert.deepEqual(lines(got.deciding), lines(want.deciding), `${name}: ${JSON.stringify(query)}`);
+        assert.equal(got.version, generated.source.version);
+      }
     }
   });
 
@@ -54,15 +76,21 @@ describe('indexed engine = casbin (differential, seeded)', () => {
     ];
     const grants = Array.from({ length: 15 }, (_, i) => ({ ptype: 'p', values: [`role:${i + 1}`, `ch${i + 1}`, 'subscribe', 'allow'], location: { file: 'c.csv', line: 30 + i } }));
     const source = { modelText: DEFAULT_MODEL, modelFile: 'm', rules: [...chain, ...cycle, ...grants], files: [], version: 'chain' };
-    const [indexed, casbin] = await Promise.all([IndexedEngine.build(source), CasbinEngine.build(source)]);
+    const [indexed, casbin, oracle] = await Promise.all([IndexedEngine.build(source), CasbinEngine.build(source), CasbinOracle.build(source.rules)]);
     for (let i = 1; i <= 15; i++) {
       for (const query of [
         { user: 'alice', roles: [], action: 'subscribe', object: `ch${i}` },
         { user: 'bob', roles: ['role:a', 'role:3'], action: 'subscribe', object: `ch${i}` },
+        { user: 'role:2', roles: [], action: 'subscribe', object: `ch${i}` },
       ]) {
-        assert.equal(indexed.decide(query), casbin.decide(query), JSON.stringify(query));
+        const expected = await oracle.decide(query);
+        assert.equal(indexed.decide(query), expected, `indexed: ${JSON.stringify(query)}`);
+        assert.equal(casbin.decide(query), expected, `casbin: ${JSON.stringify(query)}`);
       }
     }
+    // Token roles follow 10 links from the role itself, as a subject's own g lines do.
+    assert.equal(indexed.decide({ user: 'bob', roles: ['role:3'], action: 'subscribe', object: 'ch13' }), true);
+    assert.equal(indexed.decide({ user: 'bob', roles: ['role:3'], action: 'subscribe', object: 'ch14' }), false);
     assert.equal(indexed.decide({ user: 'alice', roles: [], action: 'subscribe', object: 'ch10' }), true);
     assert.equal(indexed.decide({ user: 'alice', roles: [], action: 'subscribe', object: 'ch11' }), false);
   });
