@@ -4,10 +4,10 @@
  * upstream, a route timeout answered within Centrifugo's own rpc proxy timeout.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { e2eSuiteOptions, PROXY_TRANSPORTS } from './helpers/centrifugo.js';
-import { makeClient, subscribe, type RecordedClient } from './helpers/clients.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { subscribe } from './helpers/clients.js';
+import { useStack } from './helpers/stack.js';
 
 /** What a rejected SDK call carries: code, message, temporary. */
 async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; temporary?: boolean }> {
@@ -22,23 +22,8 @@ async function rejection(promise: Promise<unknown>): Promise<{ code: number; mes
 
 for (const transport of PROXY_TRANSPORTS) {
   describe(`e2e channels and rpc, Centrifugo proxying over ${transport}`, e2eSuiteOptions(), () => {
-    let stack: Stack;
-    const clients: RecordedClient[] = [];
-    const connected = async (user: string, roles: string[], name = `user ${user}`) => {
-      const made = makeClient(stack.centrifugo.wsUrl, { data: { token: stack.token(user, roles, { name }) } });
-      clients.push(made);
-      made.client.connect();
-      await made.waitFor((e) => e.type === 'connected', `user ${user} connected`);
-      return made;
-    };
-
-    before(async () => {
-      stack = await startStack({ transport });
-    });
-    after(async () => {
-      for (const c of clients) c.close();
-      await stack?.stop();
-    });
+    const suite = useStack({ transport });
+    const connected = suite.connected;
 
     it('members subscribe and a publication reaches the other member with the publisher identity', async () => {
       const reader = await connected('61', ['role:member']);

@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort } from '../../helpers/ports.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const CENTRIFUGO_VERSION = '6.9.1';
@@ -33,13 +33,7 @@ export function e2eSuiteOptions(): { skip?: string } {
   return { skip: `no Centrifugo binary; install it with: ${INSTALL_HINT}` };
 }
 
-export const freePort = (): Promise<number> =>
-  new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
+export { freePort };
 
 export interface CentrifugoOptions {
   readonly transport: ProxyTransport;

@@ -10,12 +10,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import pino from 'pino';
 import { buildApp, type App, type AppOverrides } from '../../../src/app.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { uniquePrefix } from '../../helpers/redis.js';
 import { jwks, nowSeconds, rs256 } from '../../helpers/tokens.js';
 import { ROOT, startCentrifugo, type Centrifugo, type ProxyTransport } from './centrifugo.js';
+import { makeClient, type ClientOptions, type RecordedClient } from './clients.js';
 
 export const PROXY_SECRET = 'e2e-proxy-secret-0123456789abcdef';
 export const ISSUER = 'https://issuer.e2e';
@@ -171,4 +173,44 @@ ${options.serviceYaml ?? ''}`;
       await upstream.close();
     },
   };
+}
+
+export interface SuiteStack {
+  /** The running stack (after the suite's `before`). */
+  readonly stack: Stack;
+  /** An SDK client on this stack, closed when the suite ends. */
+  client(options: ClientOptions): RecordedClient;
+  /** A client connected with a token for `user` (its name claim for connection info). */
+  connected(user: string, roles: string[], name?: string): Promise<RecordedClient>;
+}
+
+/** Starts a stack before the enclosing suite and stops it and every client after. */
+export function useStack(options: StackOptions): SuiteStack {
+  let stack: Stack | undefined;
+  const clients: RecordedClient[] = [];
+  before(async () => {
+    stack = await startStack(options);
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await stack?.stop();
+  });
+  const suite: SuiteStack = {
+    get stack() {
+      if (!stack) throw new Error('the stack starts in the suite\'s before hook');
+      return stack;
+    },
+    client(clientOptions) {
+      const made = makeClient(suite.stack.centrifugo.wsUrl, clientOptions);
+      clients.push(made);
+      return made;
+    },
+    async connected(user, roles, name = `user ${user}`) {
+      const made = suite.client({ data: { token: suite.stack.token(user, roles, { name }) } });
+      made.client.connect();
+      await made.waitFor((e) => e.type === 'connected', `user ${user} connected`);
+      return made;
+    },
+  };
+  return suite;
 }
