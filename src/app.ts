@@ -100,6 +100,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     });
   const rpc = new HttpRpcForwarder(config.rpc.routes, config.codes, config.rpc.breaker, {
     onUpstream: (route, status, seconds) => metrics.upstreamDuration.observe({ route, status }, seconds),
+    onResultMismatch: (route, action) => metrics.rpcResultMismatches.inc({ route, action }),
     onBreaker: (route, upstream, state) => {
       for (const s of ['closed', 'open', 'half_open']) metrics.upstreamBreaker.set({ route, upstream, state: s }, s === state ? 1 : 0);
       log.warn({ route, upstream, state }, 'rpc route breaker changed state');

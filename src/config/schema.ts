@@ -215,8 +215,14 @@ export const configSchema = z
                 headers: z.array(z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase())).default([]),
                 /** JSON Schema the call's data must satisfy before any upstream call. */
                 params_schema: z.record(z.unknown()).optional(),
-                /** JSON Schema of the answer; only used by the `types` command. */
+                /** JSON Schema of the answer: typed clients (`types`, `generate`) and, with result_check, checked at run time. */
                 result_schema: z.record(z.unknown()).optional(),
+                /**
+                 * What an answer that does not match result_schema does: off (not checked), log
+                 * (passed on, logged and counted), refuse (502 bad gateway instead, so typed
+                 * clients never get a value their types do not describe).
+                 */
+                result_check: z.enum(['off', 'log', 'refuse']).default('off'),
                 /** Safe to repeat: failed attempts (unreachable, 5xx) are retried within the timeout. */
                 idempotent: z.boolean().default(false),
                 retries: z.number().int().min(0).max(5).default(0),

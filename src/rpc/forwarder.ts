@@ -59,6 +59,8 @@ const breakerKey = (method: string, upstream: string): string => `${method} ${up
 export interface ForwarderEvents {
   readonly onUpstream?: (route: string, status: string, seconds: number) => void;
   readonly onBreaker?: (route: string, upstream: string, state: string) => void;
+  /** An answer that did not match the route's result_schema, and what was done. */
+  readonly onResultMismatch?: (route: string, action: 'logged' | 'refused') => void;
 }
 
 export class HttpRpcForwarder implements RpcForwarder {
@@ -224,11 +226,11 @@ export class HttpRpcForwarder implements RpcForwarder {
       const serverError = statusCode >= 500;
       return { failure: this.codes.upstream_error, retryable: serverError, upstreamDown: serverError };
     }
-    return { decision: this.answer(bytes, binary) };
+    return { decision: this.answer(route, bytes, binary, ctx) };
   }
 
   /** The upstream's 2xx body as Centrifugo's RPC result, or its application error. */
-  private answer(bytes: Buffer, binary: boolean): Decision<RpcResult> {
+  private answer(route: Route, bytes: Buffer, binary: boolean, ctx: HandlerContext): Decision<RpcResult> {
     if (bytes.length > MAX_UPSTREAM_BODY) return fail(this.codes.upstream_error);
     if (binary) return allow(bytes.length > 0 ? { data: { bytes } } : {});
     if (bytes.length === 0) return allow({});
@@ -240,6 +242,16 @@ export class HttpRpcForwarder implements RpcForwarder {
     }
     if (isApplicationError(parsed)) {
       return fail({ code: parsed.error.code, message: parsed.error.message, temporary: parsed.error.temporary === true });
+    }
+    if (route.checkResult) {
+      const problem = route.checkResult(parsed);
+      if (problem) {
+        const refused = route.resultCheck === 'refuse';
+        // The problem names paths and schema keywords, never values: results may carry user data.
+        ctx.log.warn({ route: route.method, problem, refused }, "rpc upstream answer does not match the route's result_schema");
+        this.events.onResultMismatch?.(route.method, refused ? 'refused' : 'logged');
+        if (refused) return fail(this.codes.upstream_error);
+      }
     }
     return allow(parsed === null ? {} : { data: { bytes: Buffer.from(JSON.stringify(parsed)) } });
   }

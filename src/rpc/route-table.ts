@@ -15,6 +15,9 @@ export interface Route {
   readonly timeoutMs: number;
   readonly headers: readonly string[];
   readonly checkParams?: ParamsCheck;
+  /** With result_check log or refuse: the compiled result_schema check. */
+  readonly checkResult?: ParamsCheck;
+  readonly resultCheck: 'off' | 'log' | 'refuse';
   /** Extra attempts after a failure; 0 unless the route is idempotent. */
   readonly retries: number;
   readonly limit: ConcurrencyLimit;
@@ -27,6 +30,8 @@ export function compileRoute(r: RouteConfig): Route {
     timeoutMs: r.timeout,
     headers: r.headers,
     checkParams: r.params_schema ? compileParamsCheck(r.params_schema) : undefined,
+    checkResult: r.result_schema && r.result_check !== 'off' ? compileParamsCheck(r.result_schema) : undefined,
+    resultCheck: r.result_check,
     retries: r.idempotent ? r.retries : 0,
     limit: new ConcurrencyLimit(r.max_concurrency),
   };

@@ -27,6 +27,7 @@ export class Metrics {
   readonly upstreamDuration: Histogram<'route' | 'status'>;
   readonly upstreamBreaker: Gauge<'route' | 'upstream' | 'state'>;
   readonly routeReloads: Counter<'result'>;
+  readonly rpcResultMismatches: Counter<'route' | 'action'>;
   readonly jwksFetches: Counter<'result'>;
   readonly refreshFallbacks: Counter<'event' | 'reason'>;
   readonly keysUnavailable: Counter;
@@ -120,6 +121,12 @@ export class Metrics {
       name: 'cpp_upstream_breaker_state',
       help: 'RPC circuit breaker per route (method pattern and upstream URL): 1 for the current state (closed, open, half_open).',
       labelNames: ['route', 'upstream', 'state'],
+      registers,
+    });
+    this.rpcResultMismatches = new Counter({
+      name: 'cpp_rpc_result_mismatches_total',
+      help: "RPC upstream answers that did not match their route's result_schema, by route and what was done (logged, refused).",
+      labelNames: ['route', 'action'],
       registers,
     });
     this.routeReloads = new Counter({

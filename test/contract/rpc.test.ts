@@ -85,6 +85,10 @@ rpc:
     - { method: reports.flaky, upstream: "${up}/flaky", idempotent: true, retries: 2 }
     - { method: reports.flaky_unsafe, upstream: "${up}/flaky" }
     - { method: reports.hold, upstream: "${up}/hold", max_concurrency: 1 }
+    - { method: reports.typed_ok, upstream: "${up}/typed", result_check: refuse, result_schema: { type: object, required: [path], properties: { path: { type: string } } } }
+    - { method: reports.typed_log, upstream: "${up}/typed", result_check: log, result_schema: { type: object, required: [id], properties: { id: { type: string } } } }
+    - { method: reports.typed_refuse, upstream: "${up}/typed", result_check: refuse, result_schema: { type: object, required: [id], properties: { id: { type: string } } } }
+    - { method: reports.typed_off, upstream: "${up}/typed", result_schema: { type: object, required: [id] } }
 ${extra}`;
 
 const policyLines = 'p, role:member, ledger:*, rpc, allow\np, role:member, reports.*, rpc, allow\n';
@@ -112,6 +116,27 @@ describe('rpc routes', () => {
     assert.equal(await call(h, rpcBody('ledger:invoices')), '{"result":{"data":{"path":"/namespace","method":"ledger:invoices","params":{}}}}');
   });
 
+  it('params failing the schema in several places: every failing path is named', async () => {
+    const answer = await call(h, rpcBody('tasks.create', { priority: 'high' }));
+    assert.equal(answer, '{"error":{"code":400,"message":"bad request: / must have property \\"title\\"; /priority must be integer"}}');
+  });
+
+  it('result_check: a matching answer passes; a mismatch is passed on and counted (log) or refused with 502 (refuse); off checks nothing', async () => {
+    const mismatches = async (action: string) =>
+      (await h.app.metrics.registry.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('cpp_rpc_result_mismatches_total{') && l.includes(`action="${action}"`))
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const [loggedBefore, refusedBefore] = [await mismatches('logged'), await mismatches('refused')];
+    assert.equal(await call(h, rpcBody('reports.typed_ok')), '{"result":{"data":{"path":"/typed","method":"reports.typed_ok","params":{}}}}');
+    assert.equal(await call(h, rpcBody('reports.typed_log')), '{"result":{"data":{"path":"/typed","method":"reports.typed_log","params":{}}}}');
+    assert.equal(await call(h, rpcBody('reports.typed_refuse')), '{"error":{"code":502,"message":"bad gateway","temporary":true}}');
+    assert.equal(await call(h, rpcBody('reports.typed_off')), '{"result":{"data":{"path":"/typed","method":"reports.typed_off","params":{}}}}');
+    // Each call() goes over HTTP and GRPC: two answers per method.
+    assert.equal((await mismatches('logged')) - loggedBefore, 2);
+    assert.equal((await mismatches('refused')) - refusedBefore, 2);
+  });
+
   it('the upstream gets the data as body, the identity headers and only allow-listed headers', async () => {
     up.calls.length = 0;
     await call(h, rpcBody('tasks.get_stats', { project: 7 }), { 'x-request-id': 'req-1', 'x-secret-cookie': 'nope', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
@@ -132,7 +157,7 @@ describe('rpc routes', () => {
   it('params that fail the schema are refused with the failing path, before any upstream call', async () => {
     up.calls.length = 0;
     assert.equal(await call(h, rpcBody('tasks.create', { title: '' })), '{"error":{"code":400,"message":"bad request: /title must NOT have fewer than 1 characters"}}');
-    assert.equal(await call(h, rpcBody('tasks.create', { priority: 'high' })), '{"error":{"code":400,"message":"bad request: / must have property \\"title\\""}}');
+    assert.equal(await call(h, rpcBody('tasks.create', { priority: 3 })), '{"error":{"code":400,"message":"bad request: / must have property \\"title\\""}}');
     assert.equal(up.calls.length, 0);
     assert.equal(await call(h, rpcBody('tasks.create', { title: 'x', priority: 2 })), '{"result":{"data":{"path":"/create","method":"tasks.create","params":{"title":"x","priority":2}}}}');
   });
