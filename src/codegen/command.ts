@@ -7,8 +7,8 @@ import { CodegenError } from './model.js';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
-  usage: 'generate --lang ts|python|go|all --out DIR [--name NAME] [--go-module PATH]',
-  summary: 'write typed RPC client packages (TypeScript, Python, Go) from rpc.routes',
+  usage: 'generate --lang ts|python|go|schema|all --out DIR [--name NAME] [--go-module PATH]',
+  summary: 'write typed RPC client packages (TypeScript, Python, Go) and a JSON Schema bundle from rpc.routes',
   flags: { lang: { type: 'string', multiple: true }, out: { type: 'string' }, name: { type: 'string' }, 'go-module': { type: 'string' } },
   async run(flags, out) {
     const requested = (Array.isArray(flags.lang) ? flags.lang : []).flatMap((l) => l.split(','));

@@ -7,12 +7,13 @@ import type { Config } from '../config/schema.js';
 import { goFiles } from './go.js';
 import { buildModel } from './model.js';
 import { pythonFiles } from './python.js';
+import { schemaBundleFiles } from './schema-bundle.js';
 import { typescriptFiles } from './typescript.js';
 
-export const LANGUAGES = ['ts', 'python', 'go'] as const;
+export const LANGUAGES = ['ts', 'python', 'go', 'schema'] as const;
 export type Language = (typeof LANGUAGES)[number];
 /** Each language's folder under --out. */
-export const LANGUAGE_DIRS: Record<Language, string> = { ts: 'typescript', python: 'python', go: 'go' };
+export const LANGUAGE_DIRS: Record<Language, string> = { ts: 'typescript', python: 'python', go: 'go', schema: 'schema' };
 
 export interface GenerateOptions {
   readonly languages: readonly Language[];
@@ -35,6 +36,7 @@ export async function generateClients(config: Config, options: GenerateOptions):
     if (language === 'ts') put(language, await typescriptFiles(model, name));
     if (language === 'python') put(language, pythonFiles(model, name.replace(/[^A-Za-z0-9_]/g, '_')));
     if (language === 'go') put(language, goFiles(model, name, options.goModule ?? name));
+    if (language === 'schema') put(language, schemaBundleFiles(model));
   }
   return files;
 }

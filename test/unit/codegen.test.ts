@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { generateClients } from '../../src/codegen/generate.js';
 import { CodegenError } from '../../src/codegen/model.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -90,6 +91,26 @@ describe('generate', () => {
       ]);
       return true;
     });
+  });
+
+  it('--lang schema: one JSON Schema bundle with every route, valid for a draft 2020-12 validator', async () => {
+    const files = await generateClients(config, { languages: ['schema'], configFile: file });
+    assert.deepEqual(Object.keys(files), ['schema/rpc-methods.schema.json']);
+    const text = files['schema/rpc-methods.schema.json'] as string;
+    assert.equal(text, (await generateClients(config, { languages: ['schema'], configFile: file }))['schema/rpc-methods.schema.json']);
+    assert.ok(!text.includes(import.meta.dirname), 'no absolute paths');
+    const bundle = JSON.parse(text) as { $defs: Record<string, { properties: { params: unknown } }>; 'x-proxy-errors': Array<{ code: number }> };
+    assert.deepEqual(Object.keys(bundle.$defs), config.rpc.routes.map((r) => r.method));
+    assert.ok(bundle['x-proxy-errors'].some((e) => e.code === 404));
+    // A validator accepts the document, and a method's entry checks a call as the proxy would.
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(bundle, 'bundle');
+    const route = config.rpc.routes.find((r) => r.params_schema && !r.method.endsWith('*'));
+    assert.ok(route, 'the fixture has an exact route with params_schema');
+    const validate = ajv.getSchema(`bundle#/$defs/${encodeURIComponent(route.method)}`);
+    assert.ok(validate);
+    assert.equal(validate({ method: route.method, params: {} }), false, 'params missing their required properties fail');
+    assert.equal(validate({ method: 'other.method' }), false, 'another method fails');
   });
 
   it('the CLI writes the packages, and refuses an unknown language', async () => {
