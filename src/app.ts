@@ -34,6 +34,8 @@ import { drainAll } from './transport/drain.js';
 import { createGrpcServer, grpcCredentials, grpcDrainable } from './transport/grpc/server.js';
 import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
+import { startupSummary } from './telemetry/startup-summary.js';
+import { ThrottledLog } from './telemetry/throttled-log.js';
 import { firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
@@ -180,7 +182,9 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
 
   const callerOk = callerCheck(config.caller_auth.secret);
   const callerHeader = config.caller_auth.header;
+  const refusals = new ThrottledLog(log.child({ component: 'transport' }));
   const { server: httpServer, drain: httpDrain } = createHttpServer({
+    refusals,
     dispatcher,
     callerOk,
     callerHeader,
@@ -206,6 +210,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const listenGrpc = () =>
     new Promise<number>((resolve, reject) => {
       grpc = createGrpcServer({
+        refusals,
         dispatcher,
         callerOk,
         callerHeader,
@@ -255,7 +260,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         grpc?.health.setStatus('', 'SERVING');
         grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
       }
-      log.info({ http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode }, 'listening');
+      log.info(
+        { http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
+        'listening',
+      );
       return { httpPort, grpcPort };
     },
     async stop() {

@@ -34,6 +34,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     base: { service: 'centrifugo-policy-proxy' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // "warn", not 40: operators filter and alert on names.
+    formatters: { level: (label) => ({ level: label }) },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, decodeRequest } from '../../core/decode.js';
 import type { JsonValue } from '../../core/messages.js';
 import { EVENT_ROUTES } from '../../handlers/registry.js';
+import type { ThrottledLog } from '../../telemetry/throttled-log.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { CallerCheck } from '../caller-auth.js';
 import type { Dispatcher } from '../dispatcher.js';
@@ -27,6 +28,8 @@ export interface GrpcServerDeps {
   readonly maxConnectionAgeGraceMs: number;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Refused requests (wrong caller secret, undecodable messages), at most a line per reason and interval. */
+  readonly refusals?: ThrottledLog;
 }
 
 export interface TlsFiles {
@@ -125,6 +128,7 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
         (err: unknown) => {
           if (err instanceof GrpcRefusal) {
             deps.metrics.badRequests.inc({ transport: 'grpc', reason: status[err.code] ?? String(err.code) });
+            deps.refusals?.warn(`grpc ${err.code}`, { transport: 'grpc', status: status[err.code], reason: err.message, event: route.event }, 'refused a request that is not a valid proxy request');
             callback({ code: err.code, details: err.message });
           } else {
             deps.log.error({ err }, 'grpc proxy method failed');

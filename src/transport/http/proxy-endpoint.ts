@@ -10,6 +10,7 @@ import type { Metrics } from '../../telemetry/metrics.js';
 import type { CallerCheck } from '../caller-auth.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { encodeHttpDecision } from './encode.js';
+import type { ThrottledLog } from '../../telemetry/throttled-log.js';
 
 export interface ProxyEndpointDeps {
   readonly dispatcher: Dispatcher;
@@ -17,6 +18,8 @@ export interface ProxyEndpointDeps {
   readonly callerHeader: string;
   readonly bodyLimit: number;
   readonly metrics: Metrics;
+  /** Refused requests (wrong caller secret, malformed bodies), at most a line per reason and interval. */
+  readonly refusals?: ThrottledLog;
 }
 
 class HttpRefusal extends Error {
@@ -139,6 +142,7 @@ export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
     } catch (err) {
       if (!(err instanceof HttpRefusal)) throw err;
       deps.metrics.badRequests.inc({ transport: 'http', reason: String(err.status) });
+      deps.refusals?.warn(`http ${err.status}`, { transport: 'http', status: err.status, reason: err.message, event }, 'refused a request that is not a valid proxy request');
       // The rest of a refused body is not read; close instead of keeping a half-read connection.
       if (!req.complete) res.setHeader('connection', 'close');
       sendJson(res, err.status, JSON.stringify({ error: err.message }));
