@@ -36,7 +36,7 @@ import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
 import { startupSummary } from './telemetry/startup-summary.js';
 import { ThrottledLog } from './telemetry/throttled-log.js';
-import { firstRunWarnings } from './config/first-run.js';
+import { channelTemplateWarnings, firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
 
@@ -241,6 +241,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       }
       for (const warning of firstRunWarnings(config)) log.warn(warning);
       await policy.load();
+      for (const warning of channelTemplateWarnings(config, policy.current().source.rules)) log.warn(warning);
       if (config.policy.watch) policy.watch(config.policy.debounce);
       // Redis first (commands are not queued while it connects), then what reads from it.
       if (redis && !(await redis.ready(2000))) log.warn('redis not reachable yet: serving from the in-process cache until it is');

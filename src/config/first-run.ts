@@ -5,6 +5,8 @@
  * (`npm start`), e.g. for anonymous-only trials.
  */
 import type { Config } from './schema.js';
+import { compileObjectPattern, USER_PLACEHOLDER } from '../policy/object-pattern.js';
+import type { PolicyRule } from '../policy/policy-source.js';
 
 export function firstRunWarnings(config: Config): string[] {
   const warnings: string[] = [];
@@ -19,4 +21,26 @@ export function firstRunWarnings(config: Config): string[] {
     warnings.push(`auth.jwt.hmac_secret is set but auth.jwt.algorithms (${jwt.algorithms.join(', ')}) allows no HS256/HS384/HS512: tokens signed with it are refused`);
   }
   return warnings;
+}
+
+/** A user ID no real template or rule would name: only `{user}` and wildcards can match it. */
+const SAMPLE_USER = 'first-run-sample-user';
+
+/**
+ * `auth.channels` templates no `p … subscribe, allow` line with a literal namespace matches:
+ * connect then silently drops the channel for every user a catch-all does not cover. (Centrifugo also needs the channel's namespace in its own
+ * config, or it refuses the whole connect with 102: see docs/centrifugo.md.)
+ */
+export function channelTemplateWarnings(config: Config, rules: readonly PolicyRule[]): string[] {
+  const grants = rules
+    .filter((r) => r.ptype === 'p' && r.values[2] === 'subscribe' && (r.values[3] ?? 'allow') === 'allow')
+    .map((r) => compileObjectPattern(r.values[1] ?? ''))
+    // A catch-all (`*`, as admins often have) matches every channel and says nothing about this one.
+    .filter((pattern) => pattern.literalPrefix !== '');
+  return config.auth.channels
+    .filter((template) => {
+      const channel = template.split(USER_PLACEHOLDER).join(SAMPLE_USER);
+      return !grants.some((pattern) => pattern.matches(channel, SAMPLE_USER));
+    })
+    .map((template) => `auth.channels: "${template}" matches no "p, …, subscribe, allow" line naming its namespace (catch-all "*" lines aside): connect gives it to nobody else`);
 }

@@ -53,6 +53,15 @@ describe('first run: check and startup explain themselves', () => {
     ]);
   });
 
+  it('a server-side channel template no subscribe rule can grant: one warning line', async () => {
+    const channels = `auth: { anonymous: true, channels: ["personal:{user}", "team:{user}:inbox"] }\n`;
+    const r = await cli(['check', '--config', configFile(POLICY + channels)]);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    assert.deepEqual(r.err.filter((l) => l.startsWith('warning: auth.')), [
+      'warning: auth.channels: "team:{user}:inbox" matches no "p, …, subscribe, allow" line naming its namespace (catch-all "*" lines aside): connect gives it to nobody else',
+    ]);
+  });
+
   it('startup logs the same warnings', async () => {
     const lines: Array<{ level: number; msg: string }> = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });

@@ -1,6 +1,6 @@
 import { configFlag, loadOrReport, type CliCommand } from '../command.js';
 import { engineOrReportAll } from '../policy-report.js';
-import { firstRunWarnings } from '../../config/first-run.js';
+import { channelTemplateWarnings, firstRunWarnings } from '../../config/first-run.js';
 import { lintPolicy } from '../../policy/lint.js';
 import { describeFailure, loadTestCases, runTestCases } from '../../policy/test-cases.js';
 
@@ -33,7 +33,7 @@ export const checkCommand: CliCommand = {
     out.log(`ok: ${loaded.file}: policy ${engine.version}, ${engine.source.rules.length} rules, ${cases.length} test cases pass`);
     out.log(`evaluator: ${engine.evaluator}`);
     // Settings that will refuse every user go to stderr: they are about this deployment, not the policy.
-    for (const warning of firstRunWarnings(loaded.config)) out.error(`warning: ${warning}`);
+    for (const warning of [...firstRunWarnings(loaded.config), ...channelTemplateWarnings(loaded.config, engine.source.rules)]) out.error(`warning: ${warning}`);
     for (const warning of warnings) out.log(`warning: ${warning}`);
     return 0;
   },
