@@ -146,7 +146,10 @@ export class JwtAuthenticator implements Authenticator {
     } catch (err) {
       if (err instanceof errors.JWTExpired) return { kind: 'expired' };
       if (err instanceof KeysUnavailable) return { kind: 'keys_unavailable' };
-      return { kind: 'invalid', reason: (err as { code?: string }).code ?? (err as Error).name };
+      // jose's messages name the failing check ('unexpected "aud" claim value', 'signature
+      // verification failed'), never the token's values: safe to log, and an operator reads words.
+      const { code, message } = err as { code?: string; message?: string };
+      return { kind: 'invalid', reason: message ? `${message}${code ? ` (${code})` : ''}` : (code ?? (err as Error).name) };
     }
     const identity = mapClaims(payload, this.auth.claims);
     if (!identity) return { kind: 'invalid', reason: `claim "${this.auth.claims.user}" missing or not a string` };

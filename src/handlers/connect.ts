@@ -2,6 +2,7 @@ import { allow, disconnect, fail, type Decision } from '../core/decision.js';
 import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/messages.js';
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
+import { ThrottledLog } from '../telemetry/throttled-log.js';
 import type { Handler, HandlerDeps } from './handler.js';
 
 /**
@@ -11,6 +12,8 @@ import type { Handler, HandlerDeps } from './handler.js';
 export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
   const { codes, auth } = deps.config;
 
+  // One line per refusal reason every 10 s; the metrics count every refusal.
+  const refusals = new ThrottledLog();
   return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
     const outcome = await deps.authenticator.authenticate(request, ctx.trace);
     let identity: Identity;
@@ -27,7 +30,8 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
         deps.onKeysUnavailable?.();
         return fail(codes.keys_unavailable);
       case 'invalid':
-        ctx.log.info({ reason: outcome.reason }, 'connect refused: invalid token');
+        // Throttled: a client (or an attacker) sending bad tokens must not be able to flood the log.
+        refusals.warn(`invalid ${outcome.reason}`, { reason: outcome.reason }, 'connect refused: invalid token', ctx.log);
         return disconnect(codes.unauthorized);
       case 'no_token':
         if (!auth.anonymous) return disconnect(codes.unauthorized);
@@ -38,7 +42,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
     const [verdict, revoked] = await Promise.all([deps.decider.decide(query, ctx.trace), deps.revocations.isRevoked(identity.user, ctx.trace)]);
     if (revoked) {
-      ctx.log.info('connect refused: user revoked');
+      refusals.warn('revoked', { user: identity.user }, 'connect refused: user revoked', ctx.log);
       return disconnect(codes.forbidden);
     }
     if (!verdict.allowed) return disconnect(codes.forbidden);

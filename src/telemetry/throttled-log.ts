@@ -9,12 +9,13 @@ export class ThrottledLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
-    private readonly log: Logger,
+    /** Where lines go unless a call names its own logger (a request's, with its trace ids). */
+    private readonly log?: Logger,
     private readonly intervalMs = 10_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  warn(key: string, fields: Record<string, unknown>, message: string): void {
+  warn(key: string, fields: Record<string, unknown>, message: string, log: Logger | undefined = this.log): void {
     const now = this.now();
     const seen = this.last.get(key);
     if (seen && now - seen.at < this.intervalMs) {
@@ -23,6 +24,6 @@ export class ThrottledLog {
     }
     // Keys are a few fixed reasons per transport; the map cannot grow with traffic.
     this.last.set(key, { at: now, suppressed: 0 });
-    this.log.warn({ ...fields, ...(seen && seen.suppressed > 0 ? { suppressed: seen.suppressed } : {}) }, message);
+    log?.warn({ ...fields, ...(seen && seen.suppressed > 0 ? { suppressed: seen.suppressed } : {}) }, message);
   }
 }

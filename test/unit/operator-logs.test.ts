@@ -12,6 +12,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { startupSummary } from '../../src/telemetry/startup-summary.js';
 import { ThrottledLog } from '../../src/telemetry/throttled-log.js';
 import { startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { nowSeconds, signJwt } from '../helpers/tokens.js';
 
 function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
   const lines: Array<Record<string, unknown>> = [];
@@ -68,6 +69,19 @@ describe('operator logs', () => {
       ],
     );
     assert.ok(!JSON.stringify(lines).includes('wrong-secret-value-xyz'));
+  });
+
+  it('refused tokens: the reason in words, once per reason and interval, never the token', async () => {
+    const { lines, stream } = capture();
+    const h = await startHarness(testConfigYaml(`auth: { jwt: { algorithms: [HS256], hmac_secret: ${'k'.repeat(40)}, audience: centrifugo } }`), { log: pino(stream) });
+    started.push(h);
+    const token = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: '56', aud: 'other', exp: nowSeconds() + 60 }, { alg: 'HS256', secret: 'k'.repeat(40) });
+    const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', data: { token } });
+    for (let i = 0; i < 4; i++) assert.match((await h.http('/centrifugo/connect', body)).body, /4501/);
+    const refused = lines.filter((l) => l.msg === 'connect refused: invalid token');
+    assert.equal(refused.length, 1, JSON.stringify(refused));
+    assert.equal(refused[0]?.reason, 'unexpected "aud" claim value (ERR_JWT_CLAIM_VALIDATION_FAILED)');
+    assert.ok(!JSON.stringify(lines).includes(token));
   });
 
   it('the startup summary names sources and topology without credentials', () => {
