@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
+import { logCapture } from '../helpers/log-capture.js';
 import { startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
 import { HMAC_SECRET, nowSeconds, signJwt } from '../helpers/tokens.js';
 
@@ -24,7 +24,7 @@ interface OtlpSpan {
 const API_KEY = 'telemetry-backend-key-0123456789';
 const PARENT = 'b7ad6b7169203331';
 const spans: OtlpSpan[] = [];
-const logLines: Record<string, unknown>[] = [];
+const { lines: logLines, stream: logStream } = logCapture();
 const centrifugoHeaders: IncomingMessage['headers'][] = [];
 let receiver: Server;
 let centrifugo: Server;
@@ -67,12 +67,6 @@ describe('token mode telemetry', () => {
     const api = await listen(centrifugo);
     Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
     assert.equal(await startTracing(process.env), true);
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     h = await startHarness(
       testConfigYaml(`
 auth:

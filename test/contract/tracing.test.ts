@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import { jsonToGrpcRequest, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { logCapture } from '../helpers/log-capture.js';
 import { dropPrefix, REDIS_URL, redisClient, uniquePrefix } from '../helpers/redis.js';
 import { HMAC_SECRET, nowSeconds, signJwt } from '../helpers/tokens.js';
 
@@ -31,7 +31,7 @@ let upstream: Server;
 let h: Harness;
 /** A second service with Redis, HS256 tokens and a log the test reads. */
 let withRedis: Harness;
-const logLines: Record<string, unknown>[] = [];
+const { lines: logLines, stream: logStream } = logCapture();
 const prefix = uniquePrefix();
 
 const attr = (span: OtlpSpan, key: string) => {
@@ -84,12 +84,6 @@ describe('tracing to an OTLP/HTTP receiver', () => {
     Object.assign(process.env, env);
     assert.equal(await startTracing(process.env), true);
     h = await startHarness(testConfigYaml(`rpc:\n  routes:\n    - { method: "tasks.*", upstream: "${up}/rpc" }`));
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     withRedis = await startHarness(
       testConfigYaml(`
 auth:

@@ -4,7 +4,6 @@
  * and tracing without leaking credentials.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
@@ -12,18 +11,8 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { startupSummary } from '../../src/telemetry/startup-summary.js';
 import { ThrottledLog } from '../../src/telemetry/throttled-log.js';
 import { startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { logCapture } from '../helpers/log-capture.js';
 import { nowSeconds, signJwt } from '../helpers/tokens.js';
-
-function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 describe('operator logs', () => {
   const started: Harness[] = [];
@@ -32,13 +21,13 @@ describe('operator logs', () => {
   });
 
   it('levels are names, not numbers', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = logCapture();
     createLogger('info', stream).warn('x');
     assert.equal(lines[0]?.level, 'warn');
   });
 
   it('a throttled line: once per key and interval, then with the number held back', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = logCapture();
     let now = 0;
     const throttled = new ThrottledLog(pino(stream), 10_000, () => now);
     for (let i = 0; i < 5; i++) throttled.warn('http 401', { reason: 'caller authentication failed' }, 'refused');
@@ -52,7 +41,7 @@ describe('operator logs', () => {
   });
 
   it('refused callers are logged once per transport and reason, never with the secret they sent', async () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = logCapture();
     const h = await startHarness(testConfigYaml('caller_auth: { secret: operator-logs-secret-0123456789 }'), { log: pino(stream) });
     started.push(h);
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:a' });
@@ -72,7 +61,7 @@ describe('operator logs', () => {
   });
 
   it('refused tokens: the reason in words, once per reason and interval, never the token', async () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = logCapture();
     const h = await startHarness(testConfigYaml(`auth: { jwt: { algorithms: [HS256], hmac_secret: ${'k'.repeat(40)}, audience: centrifugo } }`), { log: pino(stream) });
     started.push(h);
     const token = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: '56', aud: 'other', exp: nowSeconds() + 60 }, { alg: 'HS256', secret: 'k'.repeat(40) });
