@@ -5,65 +5,34 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import { logCapture } from '../helpers/log-capture.js';
+import { attr, listen, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
 import { HMAC_SECRET, nowSeconds, signJwt } from '../helpers/tokens.js';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: Array<{ key: string; value: Record<string, unknown> }>;
-}
-
 const API_KEY = 'telemetry-backend-key-0123456789';
 const PARENT = 'b7ad6b7169203331';
-const spans: OtlpSpan[] = [];
 const { lines: logLines, stream: logStream } = logCapture();
 const centrifugoHeaders: IncomingMessage['headers'][] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let centrifugo: Server;
 let h: Harness;
 
-const attr = (span: OtlpSpan, key: string) => {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  return value ? Object.values(value)[0] : undefined;
-};
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-async function spansFor(trace: string, count: number): Promise<OtlpSpan[]> {
-  for (let i = 0; i < 100 && spans.filter((s) => s.traceId === trace).length < count; i++) await new Promise((r) => setTimeout(r, 50));
-  return spans.filter((s) => s.traceId === trace);
-}
 const userToken = (sub: string, roles: string[] = []) =>
   signJwt({ alg: 'HS256', typ: 'JWT' }, { sub, exp: nowSeconds() + 600, ...(roles.length ? { roles } : {}) }, { alg: 'HS256', secret: HMAC_SECRET });
 
 describe('token mode telemetry', () => {
   before(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        if (req.url === '/v1/traces') {
-          const payload = JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-          for (const rs of payload.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
     centrifugo = createServer((req, res) => {
       centrifugoHeaders.push(req.headers);
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":{}}'));
     });
-    const endpoint = await listen(receiver);
+    receiver = await startOtlpReceiver();
+    const endpoint = receiver.endpoint;
     const api = await listen(centrifugo);
     Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
     assert.equal(await startTracing(process.env), true);
@@ -96,7 +65,7 @@ token_mode:
     const trace = '1af7651916cd43dd8448eb211c80319c';
     const response = await post('/api/subscription-token', { channel: 'chat:room' }, { authorization: `Bearer ${userToken('56', ['role:member'])}`, traceparent: `00-${trace}-${PARENT}-01` });
     assert.equal(response.status, 200);
-    const found = await spansFor(trace, 3);
+    const found = await receiver.spansFor(trace, 3);
     const span = found.find((s) => s.name === 'token_api subscription_token');
     assert.ok(span, `spans: ${found.map((s) => s.name).join(', ')}`);
     assert.equal(span.parentSpanId, PARENT);
@@ -109,7 +78,7 @@ token_mode:
   it('publish: the Centrifugo call is a child span and carries the trace to Centrifugo', async () => {
     const trace = '2af7651916cd43dd8448eb211c80319c';
     assert.equal((await post('/api/publish', { channel: 'chat:room', data: 1 }, { 'x-api-key': API_KEY, traceparent: `00-${trace}-${PARENT}-01` })).status, 200);
-    const found = await spansFor(trace, 2);
+    const found = await receiver.spansFor(trace, 2);
     const span = found.find((s) => s.name === 'token_api publish');
     const call = found.find((s) => s.name === 'centrifugo.api');
     assert.ok(span && call, `spans: ${found.map((s) => s.name).join(', ')}`);

@@ -7,26 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import { jsonToGrpcRequest, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
 import { logCapture } from '../helpers/log-capture.js';
+import { attr, listen, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { dropPrefix, REDIS_URL, redisClient, uniquePrefix } from '../helpers/redis.js';
 import { HMAC_SECRET, nowSeconds, signJwt } from '../helpers/tokens.js';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: Array<{ key: string; value: Record<string, unknown> }>;
-}
-
-const spans: OtlpSpan[] = [];
 const upstreamHeaders: Array<Record<string, unknown>> = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let upstream: Server;
 let h: Harness;
 /** A second service with Redis, HS256 tokens and a log the test reads. */
@@ -34,42 +25,13 @@ let withRedis: Harness;
 const { lines: logLines, stream: logStream } = logCapture();
 const prefix = uniquePrefix();
 
-const attr = (span: OtlpSpan, key: string) => {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  return value ? Object.values(value)[0] : undefined;
-};
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = 'b7ad6b7169203331';
 const traceparent = `00-${TRACE}-${PARENT}-01`;
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function spansFor(trace: string, count: number): Promise<OtlpSpan[]> {
-  for (let i = 0; i < 100; i++) {
-    const found = spans.filter((s) => s.traceId === trace);
-    if (found.length >= count) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return spans.filter((s) => s.traceId === trace);
-}
 
 describe('tracing to an OTLP/HTTP receiver', () => {
   before(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        if (req.url === '/v1/traces') {
-          const payload = JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-          for (const rs of payload.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{}');
-      });
-    });
     upstream = createServer((req, res) => {
       upstreamHeaders.push(req.headers);
       req.resume();
@@ -78,7 +40,8 @@ describe('tracing to an OTLP/HTTP receiver', () => {
         res.end('{"ok":true}');
       });
     });
-    const endpoint = await listen(receiver);
+    receiver = await startOtlpReceiver();
+    const endpoint = receiver.endpoint;
     const up = await listen(upstream);
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_TRACES_SAMPLER: 'parentbased_always_on' };
     Object.assign(process.env, env);
@@ -107,7 +70,7 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
   it('HTTP subscribe: an event span parented by the forwarded traceparent, with its attributes and a policy child span for the evaluation', async () => {
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:lobby', meta: { roles: ['role:member'] } });
     assert.equal((await h.http('/centrifugo/subscribe', body, { traceparent })).body, '{"result":{}}');
-    const found = await spansFor(TRACE, 2);
+    const found = await receiver.spansFor(TRACE, 2);
     const event = found.find((s) => s.name === 'centrifugo.proxy subscribe');
     assert.ok(event, `spans: ${found.map((s) => s.name).join(', ')}`);
     assert.equal(event.parentSpanId, PARENT);
@@ -126,7 +89,7 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     const ask = async (trace: string, user: string, channel: string) => {
       const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user, channel, meta: { roles: ['role:guest'] } });
       await h.http('/centrifugo/subscribe', body, { traceparent: `00-${trace}-${PARENT}-01` });
-      const event = (await spansFor(trace, 1)).find((s) => s.name === 'centrifugo.proxy subscribe');
+      const event = (await receiver.spansFor(trace, 1)).find((s) => s.name === 'centrifugo.proxy subscribe');
       assert.ok(event);
       return [attr(event, 'cache.tier'), attr(event, 'policy.allowed'), attr(event, 'policy.allowed.subscribe')];
     };
@@ -143,7 +106,7 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     const trace = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', method: 'tasks.list', data: {}, meta: { roles: ['role:member'] } });
     await h.call('RPC', jsonToGrpcRequest(body), { traceparent: `00-${trace}-${PARENT}-01` });
-    const found = await spansFor(trace, 3);
+    const found = await receiver.spansFor(trace, 3);
     const event = found.find((s) => s.name === 'centrifugo.proxy rpc');
     const call = found.find((s) => s.name === 'rpc.upstream');
     assert.ok(event && call, `spans: ${found.map((s) => s.name).join(', ')}`);
@@ -163,7 +126,7 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     assert.match(answer.body, /^\{"result":\{"user":"77"/);
     // event, token_get, jwt.verify, get + set (connect decision), policy.evaluate; revocations
     // come from the in-memory mirror, so they make no Redis call.
-    const found = await spansFor(trace, 6);
+    const found = await receiver.spansFor(trace, 6);
     const event = found.find((s) => s.name === 'centrifugo.proxy connect');
     assert.ok(event, `spans: ${found.map((s) => s.name).join(', ')}`);
     assert.equal(event.parentSpanId, PARENT);
@@ -178,7 +141,7 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '666', channel: 'chat:lobby', data: { text: 'hi' }, meta: { roles: ['role:member'] } });
     const answer = await withRedis.http('/centrifugo/publish', body, { traceparent: `00-${trace}-${PARENT}-01` });
     assert.equal(answer.body, '{"error":{"code":403,"message":"permission denied"}}');
-    const [event] = (await spansFor(trace, 1)).filter((s) => s.name === 'centrifugo.proxy publish');
+    const [event] = (await receiver.spansFor(trace, 1)).filter((s) => s.name === 'centrifugo.proxy publish');
     assert.ok(event);
     const line = logLines.find((l) => l.msg === 'decision' && l.user === '666');
     assert.ok(line, 'a decision log line for the deny');
