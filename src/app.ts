@@ -39,6 +39,7 @@ import { ThrottledLog } from './telemetry/throttled-log.js';
 import { channelTemplateWarnings, firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
+import { buildPolicyPage } from './admin/policy-page/policy-page.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -63,7 +64,7 @@ export interface App {
   readonly state: AppState;
   readonly policy: PolicyStore;
   /** Loads the policy and listens; resolves with the bound ports. */
-  start(): Promise<{ httpPort: number; grpcPort?: number }>;
+  start(): Promise<{ httpPort: number; grpcPort?: number; policyPagePort?: number }>;
   /** Stops accepting, lets in-flight requests finish (up to server.drain_timeout), closes clients. */
   stop(): Promise<void>;
 }
@@ -82,6 +83,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
           log.child({ policy: 'candidate' }),
         );
   const redis = overrides.redis ?? openRedis(config, log, metrics);
+  const policyPage = buildPolicyPage({ config, policy, candidate, log: log.child({ component: 'policy_page' }), now });
   const jwtAuthenticator = overrides.authenticator
     ? undefined
     : new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis);
@@ -146,6 +148,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
           },
           'candidate policy disagrees',
         );
+        policyPage?.recordDisagreement(query, live, other, { live: policy.current().version, candidate: candidateVersion });
       },
     }),
     authenticator: overrides.authenticator ?? (jwtAuthenticator as JwtAuthenticator),
@@ -261,11 +264,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         grpc?.health.setStatus('', 'SERVING');
         grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
       }
+      const policyPagePort = await policyPage?.start();
       log.info(
         { http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
         'listening',
       );
-      return { httpPort, grpcPort };
+      return { httpPort, grpcPort, policyPagePort };
     },
     async stop() {
       state.markDraining();
@@ -274,6 +278,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       revocations?.stop();
       routes?.stop();
       candidate?.stop();
+      await policyPage?.stop();
       grpc?.health.setStatus('', 'NOT_SERVING');
       grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];

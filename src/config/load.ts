@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { policyPageProblems } from '../admin/policy-page/config-problems.js';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
 import { schemaProblem } from '../rpc/params-validator.js';
 import { configSchema, type Config } from './schema.js';
@@ -142,6 +143,7 @@ function crossCheck(config: Config): string[] {
     }
   });
   problems.push(...tokenModeProblems(config));
+  problems.push(...policyPageProblems(config));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }

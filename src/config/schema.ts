@@ -303,6 +303,22 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The policy page (docs/policies.md): a read-only web page and JSON API for security teams on
+     * its own listener. Off by default; a non-loopback host needs a token (config load refuses it).
+     */
+    policy_page: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().default('127.0.0.1'),
+        port: port.default(9102),
+        /** When set, every request carries it (Authorization: Bearer, or the login form's cookie). */
+        token: z.string().default(''),
+        /** How many of the latest candidate disagreements the page keeps in memory. */
+        disagreements: z.number().int().positive().max(10_000).default(100),
+      })
+      .strict()
+      .default({}),
     codes: z
       .object({
         unauthorized: disconnectAnswer(4501, 'unauthorized'),
