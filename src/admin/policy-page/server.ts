@@ -45,6 +45,8 @@ export function policyPageApp({ answers, access, log }: PolicyPageServerDeps): e
   });
   app.get('/page.js', (_req, res) => void res.type('text/javascript').send(PAGE_JS));
   app.get('/page.css', (_req, res) => void res.type('text/css').send(PAGE_CSS));
+  // Browsers ask for it; an empty answer keeps a 404 out of the console.
+  app.get('/favicon.ico', (_req, res) => void res.status(204).end());
   app.get('/login', (_req, res) => void (access.protected ? res.type('html').send(loginHtml(false)) : res.redirect(303, '/')));
   app.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req: Request, res: Response) => {
     const presented = typeof req.body?.token === 'string' ? (req.body.token as string) : '';
