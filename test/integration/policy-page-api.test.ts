@@ -109,8 +109,11 @@ describe('policy page JSON API', () => {
     const [expires, mac] = cookie.slice('cpp_policy_page='.length).split('.') as [string, string];
     assert.equal((await get('/api/policy', { cookie: `cpp_policy_page=${Number(expires) + 3600}.${mac}` })).status, 401, 'a later expiry with the same MAC');
     clock = NOW + 8 * 3600 * 1000 + 1000;
-    assert.equal((await get('/api/policy', { cookie })).status, 401, 'expired after 8 hours');
-    clock = NOW;
+    try {
+      assert.equal((await get('/api/policy', { cookie })).status, 401, 'expired after 8 hours');
+    } finally {
+      clock = NOW;
+    }
     const out = await fetch(`${base}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
     assert.equal(out.headers.get('set-cookie'), 'cpp_policy_page=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0');
     assert.ok(!JSON.stringify(logs.lines).includes(TOKEN), 'the token is never logged');
@@ -232,6 +235,16 @@ describe('policy page config', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.deepEqual(problems(`{ enabled: true, host: "${host}" }`), [], host);
     assert.deepEqual(problems('{ enabled: false, host: 0.0.0.0 }'), [], 'off: nothing listens');
     assert.deepEqual(problems('{ enabled: true, colour: blue }'), ['/cfg.yaml: policy_page.colour: unknown key']);
+  });
+
+  it('the example in docs/policies.md is a valid config, and the bundled config keeps the page off', () => {
+    const docs = readFileSync(`${ROOT}/docs/policies.md`, 'utf8');
+    const example = /```yaml\n(policy_page:\n[^`]*)```/.exec(docs)?.[1] ?? '';
+    assert.match(example, /enabled: true/);
+    const config = parseConfig(testConfigYaml(example), '/cfg.yaml', { POLICY_PAGE_TOKEN: TOKEN });
+    assert.deepEqual(config.policy_page, { enabled: true, host: '127.0.0.1', port: 9102, token: TOKEN, disagreements: 100 });
+    const bundled = parseConfig(readFileSync(`${ROOT}/config/default.yaml`, 'utf8'), `${ROOT}/config/default.yaml`, {});
+    assert.deepEqual(bundled.policy_page, { enabled: false, host: '127.0.0.1', port: 9102, token: '', disagreements: 100 });
   });
 
   it('is off by default: no listener', async () => {
