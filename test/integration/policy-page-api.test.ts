@@ -6,16 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildApp } from '../../src/app.js';
 import { runCli } from '../../src/cli/main.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { DisagreementRing } from '../../src/policy/disagreements.js';
 import pino from 'pino';
 import { logCapture } from '../helpers/log-capture.js';
-import { grpcToJson, jsonToGrpcRequest, ROOT, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { grpcToJson, jsonToGrpcRequest, ROOT, startHarness, testConfigYaml, writeConfig, type Harness } from '../helpers/harness.js';
 
 const TOKEN = 'page-token-0123456789abcdef';
 const NOW = Date.UTC(2030, 0, 1);
@@ -245,6 +247,20 @@ describe('policy page config', () => {
     assert.deepEqual(config.policy_page, { enabled: true, host: '127.0.0.1', port: 9102, token: TOKEN, disagreements: 100 });
     const bundled = parseConfig(readFileSync(`${ROOT}/config/default.yaml`, 'utf8'), `${ROOT}/config/default.yaml`, {});
     assert.deepEqual(bundled.policy_page, { enabled: false, host: '127.0.0.1', port: 9102, token: '', disagreements: 100 });
+  });
+
+  it('a taken port fails start with the config key to change', async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const port = (taken.address() as AddressInfo).port;
+    const yaml = testConfigYaml(`policy_page: { enabled: true, port: ${port} }`);
+    const app = buildApp(parseConfig(yaml, writeConfig(yaml)), { log: pino({ level: 'silent' }) });
+    try {
+      await assert.rejects(app.start(), { message: `policy_page listener on 127.0.0.1:${port} failed: the port is in use (choose another with policy_page.port)` });
+    } finally {
+      await app.stop();
+      taken.close();
+    }
   });
 
   it('is off by default: no listener', async () => {
