@@ -39,6 +39,7 @@ import { ThrottledLog } from './telemetry/throttled-log.js';
 import { channelTemplateWarnings, firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
+import { buildRateLimits } from './ratelimit/build.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -152,6 +153,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     onKeysUnavailable: () => metrics.keysUnavailable.inc(),
     revocations: overrides.revocations ?? revocations ?? noRevocations,
     rpc,
+    limits: buildRateLimits(config, { redis, metrics, now }),
     now,
   };
   policy.onReload((outcome) => metrics.policyReloads.inc({ result: outcome.result }));

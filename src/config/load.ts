@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
+import { rateLimitProblems } from '../ratelimit/rules.js';
 import { schemaProblem } from '../rpc/params-validator.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -142,6 +143,7 @@ function crossCheck(config: Config): string[] {
     }
   });
   problems.push(...tokenModeProblems(config));
+  problems.push(...rateLimitProblems(config.rate_limits));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }
