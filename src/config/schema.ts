@@ -54,8 +54,11 @@ const rateLimit = <T extends z.ZodRawShape>(shape: T) =>
   z
     .object({
       ...shape,
-      limit: z.number().int().positive(),
-      window: duration.refine((ms) => ms >= 1000 && ms <= 86_400_000, 'must be between 1s and 24h'),
+      limit: z.number({ required_error: 'required: the requests allowed per window' }).int().positive(),
+      window: z
+        .custom<string | number>((value) => value !== undefined, 'required: a duration like "10s" or "1m"')
+        .pipe(duration)
+        .refine((ms) => ms >= 1000 && ms <= 86_400_000, 'must be between 1s and 24h'),
     })
     .strict();
 
