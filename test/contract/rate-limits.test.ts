@@ -51,6 +51,7 @@ describe('contract: rate limits (HTTP and GRPC)', () => {
   let upstream: Server;
   let upstreamCalls = 0;
   const clock = { now: NOW_MS };
+  const revoked = new Set<string>();
 
   before(async () => {
     upstream = createServer((req, res) => {
@@ -69,7 +70,7 @@ rate_limits:
   connect: [ { by: address, limit: 4, window: 10s }, { by: user, limit: 2, window: 10s } ]
   publish: [ { channel: "chat:*", limit: 2, window: 10s } ]
   rpc: [ { method: "tasks.*", limit: 2, window: 10s } ]`),
-      { now: () => clock.now },
+      { now: () => clock.now, revocations: { isRevoked: async (user) => revoked.has(user) } },
     );
   });
   after(async () => {
@@ -113,10 +114,13 @@ rate_limits:
     await both(h, 'connect', connect(token('62')), [CONNECTED('62'), CONNECTED('62')], { 'x-real-ip': '203.0.113.7, 198.51.100.2' });
   });
 
-  it('connect by user: two per 10 s whatever the address; refused connects take no slot', async () => {
-    await both(h, 'connect', connect(hs256({ sub: '70', exp: NOW - 10 })), ['{"disconnect":{"code":4001,"reason":"token expired"}}', '{"disconnect":{"code":4001,"reason":"token expired"}}'], {
-      'x-real-ip': '198.51.100.10',
-    });
+  it('connect by user: two per 10 s whatever the address; refused connects (expired, revoked) take no slot', async () => {
+    const expired = '{"disconnect":{"code":4001,"reason":"token expired"}}';
+    await both(h, 'connect', connect(hs256({ sub: '70', exp: NOW - 10 })), [expired, expired], { 'x-real-ip': '198.51.100.10' });
+    revoked.add('70');
+    const forbidden = '{"disconnect":{"code":4503,"reason":"forbidden"}}';
+    await both(h, 'connect', connect(token('70')), [forbidden, forbidden], { 'x-real-ip': '198.51.100.13' });
+    revoked.delete('70');
     await both(h, 'connect', connect(token('70')), [CONNECTED('70'), CONNECTED('70')], { 'x-real-ip': '198.51.100.11' });
     await both(h, 'connect', connect(token('70')), [TOO_MANY, TOO_MANY], { 'x-real-ip': '198.51.100.12' });
     assert.equal(await metric(h, 'cpp_rate_limited_total{action="connect"}'), 4);
