@@ -4,6 +4,8 @@
  * config errors an operator sees.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -11,7 +13,7 @@ import { MemoryCounter, type WindowCounter } from '../../src/ratelimit/counter.j
 import { clientAddress, SlidingWindowLimits, type LimitedAction } from '../../src/ratelimit/rate-limits.js';
 import { compileRules } from '../../src/ratelimit/rules.js';
 import { takeSlot, type WindowState } from '../../src/ratelimit/sliding-window.js';
-import { testConfigYaml } from '../helpers/harness.js';
+import { ROOT, testConfigYaml } from '../helpers/harness.js';
 
 /** Replays calls at the given times; returns which were allowed. */
 function replay(times: number[], windowMs: number, limit: number): boolean[] {
@@ -198,5 +200,21 @@ describe('rate_limits config', () => {
       ['{ address_header: "x real ip" }', ['rate_limits.address_header: expected a header name like x-real-ip']],
     ];
     for (const [yaml, expected] of cases) assert.deepEqual(problems(yaml), expected, yaml);
+  });
+});
+
+describe('docs/rate-limits.md', () => {
+  it('its example config is valid and compiles to the rules it describes', () => {
+    const doc = readFileSync(join(ROOT, 'docs/rate-limits.md'), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example, 'a yaml example');
+    const config = parseConfig(testConfigYaml(example), '/tmp/rl.yaml');
+    const rules = compileRules(config.rate_limits);
+    assert.equal(rules.publish('chat:support')?.limit, 50);
+    assert.equal(rules.publish('chat:room')?.limit, 10);
+    assert.equal(rules.publish('news:x'), undefined);
+    assert.equal(rules.rpc('tasks.create')?.windowMs, 60_000);
+    assert.equal(rules.rpc('anything')?.limit, 20);
+    assert.deepEqual([rules.connect.address.length, rules.connect.user.length], [1, 1]);
   });
 });
