@@ -29,7 +29,7 @@ export interface HandlerDeps {
   readonly authenticator: Authenticator;
   readonly revocations: RevocationList;
   readonly rpc: RpcForwarder;
-  /** rate_limits; absent: nothing is limited. */
+  /** rate_limits; absent when there are no rules (nothing is counted). */
   readonly limits?: RateLimits;
   /** Counts connects answered keys_unavailable (cpp_keys_unavailable_total). */
   readonly onKeysUnavailable?: () => void;

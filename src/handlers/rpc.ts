@@ -1,6 +1,5 @@
 import { fail } from '../core/decision.js';
 import { rolesFromMeta } from '../policy/decider.js';
-import { noLimits } from '../ratelimit/rate-limits.js';
 import type { Handler, HandlerDeps } from './handler.js';
 
 /**
@@ -10,14 +9,14 @@ import type { Handler, HandlerDeps } from './handler.js';
  */
 export function rpcHandler(deps: HandlerDeps): Handler<'rpc'> {
   const { codes } = deps.config;
-  const limits = deps.limits ?? noLimits;
+  const { limits } = deps;
   return async (request, ctx) => {
     const roles = rolesFromMeta(request.meta);
     const verdict = await deps.decider.decide({ user: request.user, roles, action: 'rpc', object: request.method }, ctx.trace);
     if (!verdict.allowed) return fail(codes.permission_denied);
     const route = deps.rpc.find(request.method);
     if (!route) return fail(codes.method_not_found);
-    if (!(await limits.rpc(request, ctx))) return fail(codes.too_many_requests);
+    if (limits && !(await limits.rpc(request, ctx))) return fail(codes.too_many_requests);
     return deps.rpc.forward(route, request, roles, ctx);
   };
 }

@@ -35,13 +35,6 @@ export interface LimitContext {
   readonly trace?: TraceContext;
 }
 
-export const noLimits: RateLimits = {
-  connectByAddress: async () => true,
-  connectByUser: async () => true,
-  publish: async () => true,
-  rpc: async () => true,
-};
-
 export interface LimitHooks {
   readonly onLimited: (action: LimitedAction) => void;
   readonly onFailOpen: (action: LimitedAction, reason: 'redis' | 'no_address') => void;
