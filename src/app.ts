@@ -40,6 +40,7 @@ import { channelTemplateWarnings, firstRunWarnings } from './config/first-run.js
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
 import { buildPolicyPage } from './admin/policy-page/policy-page.js';
+import { buildRateLimits } from './ratelimit/build.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -155,6 +156,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     onKeysUnavailable: () => metrics.keysUnavailable.inc(),
     revocations: overrides.revocations ?? revocations ?? noRevocations,
     rpc,
+    limits: buildRateLimits(config, { redis, metrics, now }),
     now,
   };
   policy.onReload((outcome) => metrics.policyReloads.inc({ result: outcome.result }));

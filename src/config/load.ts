@@ -9,6 +9,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { policyPageProblems } from '../admin/policy-page/config-problems.js';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
+import { rateLimitProblems } from '../ratelimit/rules.js';
 import { schemaProblem } from '../rpc/params-validator.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -144,6 +145,7 @@ function crossCheck(config: Config): string[] {
   });
   problems.push(...tokenModeProblems(config));
   problems.push(...policyPageProblems(config));
+  problems.push(...rateLimitProblems(config.rate_limits));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }
