@@ -3,11 +3,13 @@
  * in a way the operator did not mean is refused with a line that says what to write instead.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createRedis, parseRedisUrl } from '../../src/cache/redis-connection.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { testConfigYaml } from '../helpers/harness.js';
+import { ROOT, testConfigYaml } from '../helpers/harness.js';
 
 const parsed: Array<[string, ReturnType<typeof parseRedisUrl>]> = [
   ['redis://r:6379', { kind: 'single', hosts: [{ host: 'r', port: 6379 }], username: undefined, password: undefined, db: undefined }],
@@ -55,6 +57,13 @@ describe('cache.redis_url', () => {
       );
     });
   }
+
+  it('the examples in docs/redis.md load, one per deployment', () => {
+    const blocks = [...readFileSync(join(ROOT, 'docs/redis.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const env = { REDIS_PASSWORD: 'pw-1', SENTINEL_PASSWORD: 's-pw' };
+    const kinds = blocks.map((block) => parseRedisUrl(parseConfig(testConfigYaml(block), 'config.yaml', env).cache.redis_url).kind);
+    assert.deepEqual(kinds, ['single', 'sentinel', 'cluster']);
+  });
 
   it("hands the sentinels' credentials to ioredis apart from the master's", () => {
     const client = createRedis('redis+sentinel://:master-pw@127.0.0.1:1/m?sentinel_password=sentinel-pw', { commandTimeoutMs: 50 }) as Redis;
