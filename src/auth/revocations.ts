@@ -12,8 +12,8 @@
  * cause the very reconnect storm we must avoid. `cpp_revocation_unknown_total` counts those.
  */
 import type { Logger } from 'pino';
-import { Cluster } from 'ioredis';
 import type { RedisClient } from '../cache/redis-connection.js';
+import { scanAll } from '../cache/redis-scan.js';
 import type { RedisStore } from '../cache/redis-store.js';
 import { subscribeTo, type Subscription } from '../cache/redis-subscriber.js';
 import type { TraceContext } from '../telemetry/tracing.js';
@@ -102,7 +102,8 @@ export class RedisRevocations implements RevocationList {
   async resync(): Promise<void> {
     this.noticesDuringRead = [];
     const prefix = revocationKey(this.store, '');
-    const read = await this.store.attempt('revocation_sync', (client) => readRevocations(client, prefix, this.now()));
+    // Many commands (a SCAN per 1,000 keys, per master), each with its own timeout: no overall one.
+    const read = await this.store.attempt('revocation_sync', (client) => readRevocations(client, prefix, this.now()), undefined, 0);
     const late = this.noticesDuringRead;
     this.noticesDuringRead = undefined;
     if (!read) {
@@ -140,23 +141,16 @@ function apply(mirror: Mirror, notice: RevocationNotice, now: number): void {
 /** SCAN MATCH needs the prefix's glob characters escaped. */
 const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-/** Every `{prefix}revoked:*` key with its expiry, from each master of a cluster. */
+/** Every `{prefix}revoked:*` key with its expiry, from every master of a cluster. */
 async function readRevocations(client: RedisClient, keyPrefix: string, now: number): Promise<Mirror> {
   const mirror: Mirror = new Map();
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const ttls = await node.pipeline(keys.map((key) => ['pttl', key])).exec();
-      keys.forEach((key, i) => {
-        const [err, ttl] = ttls?.[i] ?? [new Error('no reply'), -2];
-        if (err || typeof ttl !== 'number' || ttl === -2) return; // gone meanwhile
-        mirror.set(key.slice(keyPrefix.length), ttl === -1 ? Infinity : now + ttl);
-      });
-    } while (cursor !== '0');
-  }
+  await scanAll(client, `${escapeGlob(keyPrefix)}*`, async (node, keys) => {
+    const ttls = await node.pipeline(keys.map((key) => ['pttl', key])).exec();
+    keys.forEach((key, i) => {
+      const [err, ttl] = ttls?.[i] ?? [new Error('no reply'), -2];
+      if (err || typeof ttl !== 'number' || ttl === -2) return; // gone meanwhile
+      mirror.set(key.slice(keyPrefix.length), ttl === -1 ? Infinity : now + ttl);
+    });
+  });
   return mirror;
 }

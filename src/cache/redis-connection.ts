@@ -2,7 +2,7 @@
  * One way to open Redis for everything that uses it (decision cache, verified tokens,
  * revocations, policy announcements). Three deployments from one URL:
  *   redis://[user:pass@]host:6379[/db]    rediss:// for TLS       (single node)
- *   redis+sentinel://[:pass@]s1:26379,s2:26379/MASTER_NAME[/db]   (Sentinel)
+ *   redis+sentinel://[:pass@]s1:26379,s2:26379/MASTER_NAME[/db][?sentinel_password=P]   (Sentinel)
  *   redis+cluster://[:pass@]n1:7000,n2:7001                       (Cluster)
  * Commands never queue while Redis is away: a call fails at once and the caller treats it as
  * a cache miss, because waiting would eat Centrifugo's 1 s proxy budget.
@@ -33,14 +33,30 @@ interface ParsedUrl {
   readonly password?: string;
   readonly masterName?: string;
   readonly db?: number;
+  /** The sentinels' own credentials, when they have requirepass (separate from the master's). */
+  readonly sentinelUsername?: string;
+  readonly sentinelPassword?: string;
 }
 
 export class RedisUrlError extends Error {}
 
+const SENTINEL_PARAMS = ['sentinel_username', 'sentinel_password'];
+
+/** Only redis+sentinel:// takes query parameters: the sentinels' credentials. Anything else is a mistake to report. */
+function sentinelParams(scheme: string, query: string | undefined): Pick<ParsedUrl, 'sentinelUsername' | 'sentinelPassword'> {
+  if (query === undefined) return {};
+  if (scheme !== 'redis+sentinel') throw new RedisUrlError(`${scheme}:// takes no query parameters (only redis+sentinel:// takes ${SENTINEL_PARAMS.join(', ')})`);
+  const params = new URLSearchParams(query);
+  for (const name of params.keys()) {
+    if (!SENTINEL_PARAMS.includes(name)) throw new RedisUrlError(`unknown parameter "${name}" in redis+sentinel:// URL (known: ${SENTINEL_PARAMS.join(', ')})`);
+  }
+  return { sentinelUsername: params.get('sentinel_username') ?? undefined, sentinelPassword: params.get('sentinel_password') ?? undefined };
+}
+
 export function parseRedisUrl(url: string): ParsedUrl {
-  const match = /^(redis|rediss|redis\+sentinel|redis\+cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)(?:\/([^/]*))?(?:\/(\d+))?$/.exec(url);
+  const match = /^(redis|rediss|redis\+sentinel|redis\+cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(?:\/([^/?]*))?(?:\/(\d+))?(?:\?(.*))?$/.exec(url);
   if (!match) throw new RedisUrlError(`not a Redis URL: expected redis://, rediss://, redis+sentinel:// or redis+cluster://`);
-  const [, scheme = '', user, pass, hostList = '', first, second] = match;
+  const [, scheme = '', user, pass, hostList = '', first, second, query] = match;
   const hosts = hostList.split(',').map((entry) => {
     const at = entry.lastIndexOf(':');
     const host = at > 0 ? entry.slice(0, at) : entry;
@@ -49,13 +65,19 @@ export function parseRedisUrl(url: string): ParsedUrl {
     return { host: host.replace(/^\[|\]$/g, ''), port };
   });
   const decoded = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
-  const base = { hosts, username: decoded(user), password: decoded(pass) };
+  const base = { hosts, username: decoded(user), password: decoded(pass), ...sentinelParams(scheme, query) };
   if (scheme === 'redis+sentinel') {
     if (!first) throw new RedisUrlError('redis+sentinel:// needs the master name as its path, e.g. redis+sentinel://s1:26379/mymaster');
     return { ...base, kind: 'sentinel', masterName: first, db: second ? Number(second) : undefined };
   }
-  if (scheme === 'redis+cluster') return { ...base, kind: 'cluster' };
+  if (scheme === 'redis+cluster') {
+    // Silently using db 0 when another was asked for would mix two deployments' keys.
+    if (first) throw new RedisUrlError('redis+cluster:// takes no path: a Redis Cluster has database 0 only (use cache.key_prefix to separate deployments)');
+    return { ...base, kind: 'cluster' };
+  }
   if (hosts.length !== 1) throw new RedisUrlError('redis:// takes one host; use redis+sentinel:// or redis+cluster:// for several');
+  if (second) throw new RedisUrlError(`${scheme}:// takes one path segment, the database number, e.g. ${scheme}://host:6379/0`);
+  if (first && !/^\d+$/.test(first)) throw new RedisUrlError(`${scheme}:// path is the database number, got "${first}"`);
   return { ...base, kind: 'single', db: first ? Number(first) : undefined };
 }
 
@@ -81,7 +103,15 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
     return new Cluster(parsed.hosts, clusterOptions);
   }
   if (parsed.kind === 'sentinel') {
-    return new Redis({ ...common, sentinels: parsed.hosts, name: parsed.masterName, db: parsed.db, sentinelRetryStrategy: reconnectDelay });
+    return new Redis({
+      ...common,
+      sentinels: parsed.hosts,
+      name: parsed.masterName,
+      db: parsed.db,
+      sentinelUsername: parsed.sentinelUsername,
+      sentinelPassword: parsed.sentinelPassword,
+      sentinelRetryStrategy: reconnectDelay,
+    });
   }
   const [only] = parsed.hosts;
   return new Redis({ ...common, host: only?.host, port: only?.port, db: parsed.db });

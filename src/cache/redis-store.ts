@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import { Breaker, type BreakerState } from './breaker.js';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-connection.js';
 
 export interface RedisStoreHooks {
@@ -37,11 +38,15 @@ export class RedisStore {
       });
   }
 
-  /** Runs one Redis call; undefined when Redis is unavailable or the breaker is open. With a trace context, a child span. */
-  async attempt<T>(operation: string, call: (client: RedisClient) => Promise<T>, trace?: TraceContext): Promise<T | undefined> {
+  /**
+   * Runs one Redis call; undefined when Redis is unavailable, the breaker is open or the call
+   * outlives `deadlineMs` (default: the connection's command timeout). With a trace context, a child span.
+   */
+  async attempt<T>(operation: string, call: (client: RedisClient) => Promise<T>, trace?: TraceContext, deadlineMs = commandTimeoutOf(this.client)): Promise<T | undefined> {
     if (!this.breaker.allows()) return undefined;
     try {
-      const value = trace ? await inSpan(trace, `redis ${operation}`, () => call(this.client)) : await call(this.client);
+      const run = () => withDeadline(call(this.client), deadlineMs);
+      const value = trace ? await inSpan(trace, `redis ${operation}`, run) : await run();
       this.breaker.succeeded();
       return value;
     } catch (err) {
@@ -79,4 +84,22 @@ export class RedisStore {
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+/**
+ * The command timeout the connection was built with. A cluster client retries a command while
+ * its slots move to another master (and queues it on the node), each try with its own timeout,
+ * so only a deadline around the whole call keeps a failover within the decision's budget.
+ */
+function commandTimeoutOf(client: RedisClient): number | undefined {
+  return client instanceof Cluster ? client.options.redisOptions?.commandTimeout : client.options.commandTimeout;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (!ms) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
