@@ -14,7 +14,7 @@ import { TieredDecisionCache, type DecisionCache } from './cache/decision-cache.
 import { createRedis } from './cache/redis-connection.js';
 import { RedisStore } from './cache/redis-store.js';
 import { noRevocations, RedisRevocations, type RevocationList } from './auth/revocations.js';
-import type { Config } from './config/schema.js';
+import { callerSecrets, type Config } from './config/schema.js';
 import { EVENTS, type EventName } from './core/events.js';
 import { failureAnswerFor } from './core/failure-answers.js';
 import { instrument } from './core/instrument.js';
@@ -233,7 +233,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     state,
     policy,
     async start() {
-      if (config.caller_auth.secret === '') {
+      if (callerSecrets(config.caller_auth.secret).length === 0) {
         // Allowed by the CONTRACT (the secret is optional), but worth a line: anyone who can reach
         // the HTTP port (and the GRPC port without mutual TLS) can ask for decisions and, through
         // rpc routes, call the upstreams.

@@ -9,7 +9,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
 import { schemaProblem } from '../rpc/params-validator.js';
-import { configSchema, type Config } from './schema.js';
+import { callerSecrets, configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
 
@@ -123,9 +123,10 @@ function crossCheck(config: Config): string[] {
   if (config.grpc.tls.client_ca !== '' && config.grpc.tls.cert === '') {
     problems.push('grpc.tls.client_ca: mutual TLS needs grpc.tls.cert and grpc.tls.key');
   }
-  if (config.caller_auth.secret !== '' && Buffer.byteLength(config.caller_auth.secret) < 16) {
-    problems.push('caller_auth.secret: must be at least 16 bytes');
-  }
+  callerSecrets(config.caller_auth.secret).forEach((secret, i) => {
+    const path = typeof config.caller_auth.secret === 'string' ? 'caller_auth.secret' : `caller_auth.secret[${i}]`;
+    if (Buffer.byteLength(secret) < 16) problems.push(`${path}: must be at least 16 bytes`);
+  });
   config.rpc.routes.forEach((route, i) => {
     const star = route.method.indexOf('*');
     if (star >= 0 && star !== route.method.length - 1) {

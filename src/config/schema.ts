@@ -106,7 +106,11 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9-]+$/)
           .transform((h) => h.toLowerCase())
           .default('x-proxy-secret'),
-        secret: z.string().default(''),
+        /**
+         * One secret, or several while rotating (add the new one, roll Centrifugo, remove the old):
+         * any of them is accepted. Empty entries (an unset `${PROXY_SECRET_OLD:-}`) are ignored.
+         */
+        secret: z.union([z.string(), z.array(z.string())]).default(''),
       })
       .strict()
       .default({}),
@@ -339,3 +343,8 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type Codes = Config['codes'];
+
+/** The caller secrets in force: `caller_auth.secret` as a list (rotation), empty entries left out. */
+export function callerSecrets(secret: string | readonly string[]): string[] {
+  return (typeof secret === 'string' ? [secret] : secret).filter((s) => s !== '');
+}
