@@ -8,6 +8,7 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { AppState } from './app-state.js';
+import { createAdminServer } from './admin/admin-server.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt-authenticator.js';
 import { TieredDecisionCache, type DecisionCache } from './cache/decision-cache.js';
@@ -63,7 +64,7 @@ export interface App {
   readonly state: AppState;
   readonly policy: PolicyStore;
   /** Loads the policy and listens; resolves with the bound ports. */
-  start(): Promise<{ httpPort: number; grpcPort?: number }>;
+  start(): Promise<{ httpPort: number; grpcPort?: number; adminPort?: number }>;
   /** Stops accepting, lets in-flight requests finish (up to server.drain_timeout), closes clients. */
   stop(): Promise<void>;
 }
@@ -194,7 +195,14 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     metrics,
     log,
     routes: tokenMode?.router,
+    adminSplit: config.admin.enabled,
+    limits: {
+      headersTimeoutMs: config.http.headers_timeout,
+      requestTimeoutMs: config.http.request_timeout,
+      maxConnections: config.http.max_connections,
+    },
   });
+  const admin = config.admin.enabled ? createAdminServer({ state, metrics }) : undefined;
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
 
   const listenHttp = () =>
@@ -252,6 +260,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
         if (config.policy.watch) candidate.watch(config.policy.debounce);
       }
+      const adminPort = await admin?.listen(config.admin.host, config.admin.port);
       const httpPort = await listenHttp();
       state.markListening('http');
       let grpcPort: number | undefined;
@@ -262,10 +271,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
       }
       log.info(
-        { http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
+        { http_port: httpPort, grpc_port: grpcPort, admin_port: adminPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
         'listening',
       );
-      return { httpPort, grpcPort };
+      return { httpPort, grpcPort, adminPort };
     },
     async stop() {
       state.markDraining();
@@ -281,7 +290,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       const settleMs = httpServer.listening ? undefined : 0;
       const drained = await drainAll(targets, config.server.drain_timeout, settleMs);
       if (!drained) log.warn('drain timeout passed; closed the remaining connections');
-      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), overrides.redis ? undefined : redis?.close()]);
+      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), admin?.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
 }

@@ -143,6 +143,12 @@ function crossCheck(config: Config): string[] {
     }
   });
   problems.push(...tokenModeProblems(config));
+  if (config.http.headers_timeout > config.http.request_timeout) {
+    problems.push('http.headers_timeout: must not be longer than http.request_timeout (the whole request includes its headers)');
+  }
+  if (config.admin.enabled && config.admin.port !== 0 && [config.http.port, config.grpc.enabled ? config.grpc.port : -1].includes(config.admin.port)) {
+    problems.push('admin.port: must differ from http.port and grpc.port');
+  }
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }

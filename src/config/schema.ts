@@ -66,6 +66,28 @@ export const configSchema = z
           .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with "/" and not end with "/"')
           .default('/centrifugo'),
         body_limit: size.default('64kb'),
+        /**
+         * Slow clients (slowloris): a request's headers must arrive within headers_timeout of its
+         * first byte (or of the connection opening), and the whole request, body included, within
+         * request_timeout; otherwise the connection is closed (408). Idle keep-alive connections
+         * between requests are not affected (Centrifugo keeps them for reuse).
+         */
+        headers_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('10s'),
+        request_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('30s'),
+        /** Open connections at most; more are closed at once, those already open are untouched. 0: no limit. */
+        max_connections: z.number().int().min(0).default(5000),
+      })
+      .strict()
+      .default({}),
+    /**
+     * Admin endpoints (/metrics and the detailed /readyz) on their own listener, so the proxy
+     * port exposes only the proxy endpoints, /healthz and a bare /readyz. Off: all on http.port.
+     */
+    admin: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(9090),
       })
       .strict()
       .default({}),
