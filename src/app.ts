@@ -85,14 +85,27 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const redis = overrides.redis ?? openRedis(config, log, metrics);
   const jwtAuthenticator = overrides.authenticator
     ? undefined
-    : new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis);
+    : new JwtAuthenticator(
+        config.auth,
+        now,
+        (ok) => {
+          metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' });
+          syncHealth();
+        },
+        redis,
+        // The rest of the decision (signature, policy, cache) needs the last third.
+        Math.floor((config.server.decision_timeout * 2) / 3),
+      );
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,
     last_reload_error: policy.lastFailure(),
-    // Shown, never a reason to be unready: every replica shares the identity provider, and
-    // pulling them all out of service would fail refresh, subscribe and the rest as well.
+    // A failed refresh after keys once loaded is shown, never a reason to be unready: every
+    // replica shares the identity provider, and pulling them all out of service would fail
+    // refresh, subscribe and the rest as well (cached keys keep serving).
     ...(jwtAuthenticator?.keysUnavailable() ? { signing_keys: 'unavailable' } : {}),
   }));
+  // Before the first key set loads, though, this replica can verify nobody: not ready yet.
+  if (jwtAuthenticator) state.require(() => jwtAuthenticator.notReadyReason());
   const cache =
     overrides.cache ??
     new TieredDecisionCache({
@@ -204,6 +217,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   });
   const admin = config.admin.enabled ? createAdminServer({ state, metrics }) : undefined;
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
+  /** GRPC health follows readiness (/readyz): set when listening, when keys load, when draining. */
+  function syncHealth(): void {
+    const status = state.notReadyReason() === undefined ? 'SERVING' : 'NOT_SERVING';
+    grpc?.health.setStatus('', status);
+    grpc?.health.setStatus(SERVICE_NAME, status);
+  }
 
   const listenHttp = () =>
     new Promise<number>((resolve, reject) => {
@@ -260,6 +279,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
         if (config.policy.watch) candidate.watch(config.policy.debounce);
       }
+      // Not awaited: readiness waits for the keys, the listeners do not.
+      jwtAuthenticator?.start();
       const adminPort = await admin?.listen(config.admin.host, config.admin.port);
       const httpPort = await listenHttp();
       state.markListening('http');
@@ -267,8 +288,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       if (config.grpc.enabled) {
         grpcPort = await listenGrpc();
         state.markListening('grpc');
-        grpc?.health.setStatus('', 'SERVING');
-        grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
+        syncHealth();
       }
       log.info(
         { http_port: httpPort, grpc_port: grpcPort, admin_port: adminPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
@@ -283,8 +303,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       revocations?.stop();
       routes?.stop();
       candidate?.stop();
-      grpc?.health.setStatus('', 'NOT_SERVING');
-      grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      jwtAuthenticator?.stop();
+      syncHealth();
       const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];
       // Nothing to settle when nothing was listening (a start that failed).
       const settleMs = httpServer.listening ? undefined : 0;

@@ -145,6 +145,12 @@ export const configSchema = z
             issuer: z.string().default(''),
             audience: z.string().default(''),
             jwks_url: z.string().default(''),
+            /**
+             * One JWKS fetch's bound. A connect waits for a fetch only within its decision
+             * deadline (2/3 of server.decision_timeout), then answers keys_unavailable (503,
+             * temporary) while the fetch goes on in the background for the next connect.
+             */
+            jwks_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('10s'),
             jwks_file: z.string().default(''),
             public_key_file: z.string().default(''),
             hmac_secret: z.string().default(''),
