@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { grpcToJson, jsonToGrpcRequest, ROOT, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { startJwksServer } from '../helpers/more-tokens.js';
 import { jwks, nowSeconds, rs256 } from '../helpers/tokens.js';
 
 const SECRET = 'jwks-startup-caller-secret-0123456789';
@@ -125,5 +126,25 @@ describe('JWKS endpoint hanging at start', () => {
     assert.equal(answer.http, ok);
     assert.deepEqual(answer.grpc, JSON.parse(ok));
     assert.equal(idp.hits(), 1, 'the keys came from the fetch started at startup');
+  });
+});
+
+describe('JWKS endpoint failing at start', () => {
+  it('the first load is retried in the background: ready once the endpoint answers, with no connect asking', { timeout: 10_000 }, async () => {
+    const idp = await startJwksServer(jwks());
+    idp.mode = 'error';
+    const h = await startHarness(testConfigYaml(`auth:\n  jwt:\n    algorithms: [RS256]\n    jwks_url: ${idp.url}`));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await readyz(h)).body.reason, 'signing keys not loaded yet');
+      idp.mode = 'ok';
+      // The first retry comes a second after the failed start.
+      for (let i = 0; i < 150 && (await readyz(h)).status !== 200; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await readyz(h)).status, 200);
+      assert.equal(idp.hits, 2, 'one failed fetch at start, one retry');
+    } finally {
+      await h.stop();
+      await idp.close();
+    }
   });
 });
