@@ -77,7 +77,7 @@ const runTmp = mkdtempSync(join(tmpdir(), 'cpp-test-run-'));
 // Tests that compile, npm-install or drive a browser load every core for a minute; run beside
 // the timing-sensitive ones (JWKS timeouts, refresh timers) they make those flaky, so they run
 // after them.
-const HEAVY = /(production-install|npm-pack|demo-page)\.test\.ts$/;
+const HEAVY = /(production-install|npm-pack|demo-page|policy-page-browser)\.test\.ts$/;
 const runFiles = (list) =>
   new Promise((resolve) => {
     if (list.length === 0) return resolve(0);

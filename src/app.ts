@@ -40,6 +40,8 @@ import { ThrottledLog } from './telemetry/throttled-log.js';
 import { channelTemplateWarnings, firstRunWarnings } from './config/first-run.js';
 import { ListenError } from './core/listen-error.js';
 import { buildTokenMode } from './token/build.js';
+import { buildPolicyPage } from './admin/policy-page/policy-page.js';
+import { buildRateLimits } from './ratelimit/build.js';
 
 export interface AppOverrides {
   readonly log?: Logger;
@@ -64,7 +66,7 @@ export interface App {
   readonly state: AppState;
   readonly policy: PolicyStore;
   /** Loads the policy and listens; resolves with the bound ports. */
-  start(): Promise<{ httpPort: number; grpcPort?: number; adminPort?: number }>;
+  start(): Promise<{ httpPort: number; grpcPort?: number; adminPort?: number; policyPagePort?: number }>;
   /** Stops accepting, lets in-flight requests finish (up to server.drain_timeout), closes clients. */
   stop(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
           log.child({ policy: 'candidate' }),
         );
   const redis = overrides.redis ?? openRedis(config, log, metrics);
+  const policyPage = buildPolicyPage({ config, policy, candidate, log: log.child({ component: 'policy_page' }), now });
   const jwtAuthenticator = overrides.authenticator
     ? undefined
     : new JwtAuthenticator(
@@ -160,12 +163,14 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
           },
           'candidate policy disagrees',
         );
+        policyPage?.recordDisagreement(query, live, other, { live: policy.current().version, candidate: candidateVersion });
       },
     }),
     authenticator: overrides.authenticator ?? (jwtAuthenticator as JwtAuthenticator),
     onKeysUnavailable: () => metrics.keysUnavailable.inc(),
     revocations: overrides.revocations ?? revocations ?? noRevocations,
     rpc,
+    limits: buildRateLimits(config, { redis, metrics, now }),
     now,
   };
   policy.onReload((outcome) => metrics.policyReloads.inc({ result: outcome.result }));
@@ -290,11 +295,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         state.markListening('grpc');
         syncHealth();
       }
+      const policyPagePort = await policyPage?.start();
       log.info(
         { http_port: httpPort, grpc_port: grpcPort, admin_port: adminPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
         'listening',
       );
-      return { httpPort, grpcPort, adminPort };
+      return { httpPort, grpcPort, adminPort, policyPagePort };
     },
     async stop() {
       state.markDraining();
@@ -304,6 +310,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       routes?.stop();
       candidate?.stop();
       jwtAuthenticator?.stop();
+      await policyPage?.stop();
       syncHealth();
       const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];
       // Nothing to settle when nothing was listening (a start that failed).

@@ -7,7 +7,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { policyPageProblems } from '../admin/policy-page/config-problems.js';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
+import { rateLimitProblems } from '../ratelimit/rules.js';
 import { schemaProblem } from '../rpc/params-validator.js';
 import { callerSecrets, configSchema, type Config } from './schema.js';
 
@@ -146,9 +148,12 @@ function crossCheck(config: Config): string[] {
   if (config.http.headers_timeout > config.http.request_timeout) {
     problems.push('http.headers_timeout: must not be longer than http.request_timeout (the whole request includes its headers)');
   }
-  if (config.admin.enabled && config.admin.port !== 0 && [config.http.port, config.grpc.enabled ? config.grpc.port : -1].includes(config.admin.port)) {
-    problems.push('admin.port: must differ from http.port and grpc.port');
+  const otherPorts = [config.http.port, config.grpc.enabled ? config.grpc.port : -1, config.policy_page.enabled ? config.policy_page.port : -1];
+  if (config.admin.enabled && config.admin.port !== 0 && otherPorts.includes(config.admin.port)) {
+    problems.push('admin.port: must differ from http.port, grpc.port and policy_page.port');
   }
+  problems.push(...policyPageProblems(config));
+  problems.push(...rateLimitProblems(config.rate_limits));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {
     problems.push('grpc.port: must differ from http.port');
   }

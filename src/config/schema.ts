@@ -49,6 +49,19 @@ const disconnectAnswer = (code: number, reason: string) =>
     .strict()
     .default({});
 
+/** One limit: `limit` requests in any `window` (at least 1s, at most 1 day). */
+const rateLimit = <T extends z.ZodRawShape>(shape: T) =>
+  z
+    .object({
+      ...shape,
+      limit: z.number({ required_error: 'required: the requests allowed per window' }).int().positive(),
+      window: z
+        .custom<string | number>((value) => value !== undefined, 'required: a duration like "10s" or "1m"')
+        .pipe(duration)
+        .refine((ms) => ms >= 1000 && ms <= 86_400_000, 'must be between 1s and 24h'),
+    })
+    .strict();
+
 const tokenSource = z
   .string()
   .regex(/^(data\.[A-Za-z0-9_]+|header:[A-Za-z0-9-]+|cookie:[A-Za-z0-9_.-]+)$/, 'expected data.FIELD, header:NAME or cookie:NAME');
@@ -275,6 +288,30 @@ export const configSchema = z
       .strict()
       .default({}),
     /**
+     * Requests per subject in a sliding window (src/ratelimit/, docs/rate-limits.md). No rules:
+     * nothing is counted. With cache.redis_url the counts are shared by every replica; without
+     * it each replica counts on its own.
+     */
+    rate_limits: z
+      .object({
+        /** connect by address: the header the load balancer in front of Centrifugo sets (e.g. x-real-ip). */
+        address_header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]*$/, 'expected a header name like x-real-ip')
+          .transform((h) => h.toLowerCase())
+          .default(''),
+        /** Every rule applies, each counting by the client address or the (verified) user. */
+        connect: z.array(rateLimit({ by: z.enum(['address', 'user']) })).default([]),
+        /** First match wins; `channel` is exact or a prefix ending in `*` (`chat:*`: the chat namespace). */
+        publish: z.array(rateLimit({ channel: z.string().min(1).default('*') })).default([]),
+        /** First match wins; `method` is exact or a prefix ending in `*`. */
+        rpc: z.array(rateLimit({ method: z.string().min(1).default('*') })).default([]),
+        /** In-process counting only (no Redis): subjects remembered at most. */
+        max_keys: z.number().int().positive().default(100_000),
+      })
+      .strict()
+      .default({}),
+    /**
      * Token mode (docs/token-mode.md): mint Centrifugo connection and subscription JWTs for
      * verified users the policy allows, and a guarded publish API for backends. Off by default.
      */
@@ -332,6 +369,22 @@ export const configSchema = z
           })
           .strict()
           .default({}),
+      })
+      .strict()
+      .default({}),
+    /**
+     * The policy page (docs/policies.md): a read-only web page and JSON API for security teams on
+     * its own listener. Off by default; a non-loopback host needs a token (config load refuses it).
+     */
+    policy_page: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().default('127.0.0.1'),
+        port: port.default(9102),
+        /** When set, every request carries it (Authorization: Bearer, or the login form's cookie). */
+        token: z.string().default(''),
+        /** How many of the latest candidate disagreements the page keeps in memory. */
+        disagreements: z.number().int().positive().max(10_000).default(100),
       })
       .strict()
       .default({}),

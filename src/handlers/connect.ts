@@ -11,10 +11,14 @@ import type { Handler, HandlerDeps } from './handler.js';
  */
 export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
   const { codes, auth } = deps.config;
+  const { limits } = deps;
 
   // One line per refusal reason every 10 s; the metrics count every refusal.
   const refusals = new ThrottledLog();
   return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
+    // By address before the token check: a flood of connects must not buy signature checks.
+    // Over the limit: a temporary error, so Centrifugo's SDKs retry with backoff (not a 45xx).
+    if (limits && !(await limits.connectByAddress(request.headers, ctx))) return fail(codes.too_many_requests);
     const outcome = await deps.authenticator.authenticate(request, ctx.trace);
     let identity: Identity;
     switch (outcome.kind) {
@@ -46,6 +50,8 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
       return disconnect(codes.forbidden);
     }
     if (!verdict.allowed) return disconnect(codes.forbidden);
+    // By user only now: the ID is trusted once the token is verified, and refusals take no slot.
+    if (limits && !(await limits.connectByUser(identity.user, ctx))) return fail(codes.too_many_requests);
 
     const channels: string[] = [];
     for (const template of auth.channels) {

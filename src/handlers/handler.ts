@@ -7,6 +7,7 @@ import type { Decision } from '../core/decision.js';
 import type { EventName } from '../core/events.js';
 import type { RequestOf, ResultOf } from '../core/messages.js';
 import type { Decider } from '../policy/decider.js';
+import type { RateLimits } from '../ratelimit/rate-limits.js';
 import type { RpcForwarder } from '../rpc/forwarder.js';
 import type { TraceContext } from '../telemetry/tracing.js';
 
@@ -28,6 +29,8 @@ export interface HandlerDeps {
   readonly authenticator: Authenticator;
   readonly revocations: RevocationList;
   readonly rpc: RpcForwarder;
+  /** rate_limits; absent when there are no rules (nothing is counted). */
+  readonly limits?: RateLimits;
   /** Counts connects answered keys_unavailable (cpp_keys_unavailable_total). */
   readonly onKeysUnavailable?: () => void;
   /** Unix milliseconds; replaceable in tests. */

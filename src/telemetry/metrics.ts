@@ -31,6 +31,8 @@ export class Metrics {
   readonly jwksFetches: Counter<'result'>;
   readonly refreshFallbacks: Counter<'event' | 'reason'>;
   readonly keysUnavailable: Counter;
+  readonly rateLimited: Counter<'action'>;
+  readonly rateLimitFailOpen: Counter<'action' | 'reason'>;
   readonly tokenApiRequests: Counter<'endpoint' | 'outcome'>;
   readonly tokenApiDuration: Histogram<'endpoint'>;
   readonly centrifugoApiDuration: Histogram<'method' | 'status'>;
@@ -150,6 +152,18 @@ export class Metrics {
     this.keysUnavailable = new Counter({
       name: 'cpp_keys_unavailable_total',
       help: 'Connects answered error 503 keys unavailable (temporary): the signing key could not be had because the JWKS fetch failed.',
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'cpp_rate_limited_total',
+      help: 'Requests refused by rate_limits (error 429 too many requests), by action (connect, publish, rpc).',
+      labelNames: ['action'],
+      registers,
+    });
+    this.rateLimitFailOpen = new Counter({
+      name: 'cpp_rate_limit_fail_open_total',
+      help: 'Requests let through without a rate limit check, by action and reason (redis: Redis unavailable or slow; no_address: connect without the rate_limits.address_header header).',
+      labelNames: ['action', 'reason'],
       registers,
     });
     this.revocationUnknown = new Counter({

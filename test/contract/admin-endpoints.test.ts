@@ -54,7 +54,7 @@ describe('admin endpoints on their own listener', () => {
 describe('admin config', () => {
   it('admin.port must differ from the proxy ports', () => {
     const yaml = 'http: { port: 3000 }\nadmin: { enabled: true, port: 3000 }';
-    assert.throws(() => parseConfig(yaml, writeConfig(yaml)), /admin\.port: must differ from http\.port and grpc\.port/);
+    assert.throws(() => parseConfig(yaml, writeConfig(yaml)), /admin\.port: must differ from http\.port, grpc\.port and policy_page\.port/);
   });
 
   it('off by default, on 0.0.0.0:9090 when enabled without an address', () => {

@@ -22,6 +22,8 @@ export interface Harness {
   /** The config file the app was started from (tests may edit it). */
   readonly configFile: string;
   readonly grpcPort: number;
+  /** The policy page's port when policy_page.enabled. */
+  readonly policyPagePort?: number;
   readonly grpc: Client & Record<string, (...args: unknown[]) => unknown>;
   http(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   call(method: string, request: Record<string, unknown>, metadata?: Record<string, string>): Promise<Record<string, unknown>>;
@@ -59,7 +61,7 @@ export async function startHarness(configYaml: string, overrides: AppOverrides =
   const file = writeConfig(configYaml);
   const config = parseConfig(configYaml, file);
   const app = buildApp(config, { log: pino({ level: 'silent' }), configFile: file, ...overrides });
-  const { httpPort, grpcPort } = await app.start();
+  const { httpPort, grpcPort, policyPagePort } = await app.start();
   const Ctor = wireClient();
   const grpc = new Ctor(`127.0.0.1:${grpcPort}`, credentials.createInsecure()) as Harness['grpc'];
   const httpUrl = `http://127.0.0.1:${httpPort}`;
@@ -68,6 +70,7 @@ export async function startHarness(configYaml: string, overrides: AppOverrides =
     httpUrl,
     configFile: file,
     grpcPort: grpcPort as number,
+    policyPagePort,
     grpc,
     async http(path, body, headers = {}) {
       const response = await fetch(`${httpUrl}${path}`, {

@@ -1,13 +1,9 @@
 import { configFlag, loadOrReport, type CliCommand } from '../command.js';
 import { engineOrReportAll } from '../policy-report.js';
 import { unknownAction } from '../../policy/actions.js';
-import { describeRoute, explainInDetail, type SubjectRoute } from '../../policy/explain-detail.js';
+import { describeRoute, explainInDetail } from '../../policy/explain-detail.js';
+import { explainReport, rolesList, ruleText } from '../../policy/explain-report.js';
 import type { PolicyRule } from '../../policy/policy-source.js';
-
-const ruleText = (r: PolicyRule) => [r.ptype, ...r.values].join(', ');
-const ruleJson = (r: PolicyRule) => ({ file: r.location.file, line: r.location.line, rule: ruleText(r) });
-const routeJson = (route: SubjectRoute | undefined) =>
-  route && { start: route.start, name: route.name, links: route.links.map((e) => ruleJson(e.rule)) };
 
 /**
  * explain --user U [--roles a,b] --action ACT --object OBJ [--json]: the decision, the lines
@@ -35,24 +31,15 @@ export const explainCommand: CliCommand = {
     if (!loaded) return 1;
     const engine = await engineOrReportAll(loaded.config.policy, out);
     if (!engine) return 1;
-    const roles = typeof flags.roles === 'string' && flags.roles !== '' ? flags.roles.split(',').map((r) => r.trim()) : [];
-    const result = explainInDetail(engine, { user, roles, action, object }, loaded.config.policy.role_prefixes);
-    const warnings = [unknownAction(action)].filter((w): w is string => w !== undefined);
-    const routeOf = (r: PolicyRule) => result.routes.get(r.values[0] ?? '');
+    const roles = rolesList(typeof flags.roles === 'string' ? flags.roles : '');
+    const query = { user, roles, action, object };
     if (flags.json) {
-      const withRoute = (r: PolicyRule) => ({ ...ruleJson(r), subject_via: routeJson(routeOf(r)) });
-      out.log(
-        JSON.stringify({
-          decision: result.allowed ? 'allow' : 'deny',
-          policy_version: result.version,
-          deciding: result.deciding.map(withRoute),
-          matched: result.matched.map(withRoute),
-          near_misses: result.nearMisses.map((m) => ({ ...ruleJson(m.rule), why: m.why })),
-          warnings,
-        }),
-      );
+      out.log(JSON.stringify(explainReport(engine, query, loaded.config.policy.role_prefixes)));
       return 0;
     }
+    const result = explainInDetail(engine, query, loaded.config.policy.role_prefixes);
+    const warnings = [unknownAction(action)].filter((w): w is string => w !== undefined);
+    const routeOf = (r: PolicyRule) => result.routes.get(r.values[0] ?? '');
     for (const warning of warnings) out.error(`warning: ${warning}`);
     out.log(`decision: ${result.allowed ? 'allow' : 'deny'}`);
     out.log(`policy version: ${result.version}`);

@@ -4,13 +4,8 @@ import { configFlag, loadOrReport, type CliCommand } from '../command.js';
 import { engineOrReportAll } from '../policy-report.js';
 import { junitXml } from '../../policy/junit.js';
 import { describeCoverage, ruleCoverage } from '../../policy/test-coverage.js';
-import { describeFailure, loadTestCases, runTestCases, testFiles, type TestOutcome } from '../../policy/test-cases.js';
-
-const ruleRef = (rule: { location: { file: string; line: number }; ptype: string; values: readonly string[] }) => ({
-  file: rule.location.file,
-  line: rule.location.line,
-  rule: [rule.ptype, ...rule.values].join(', '),
-});
+import { describeFailure, loadTestCases, runTestCases, testFiles } from '../../policy/test-cases.js';
+import { testReport } from '../../policy/test-report.js';
 
 /**
  * test [--file F] [--case TEXT] [--json] [--junit FILE] [--coverage]: runs the policy test
@@ -47,21 +42,7 @@ export const testCommand: CliCommand = {
       writeFileSync(flags.junit, junitXml(outcomes, located, describeFailure));
     }
     if (flags.json) {
-      const caseJson = (o: TestOutcome) => {
-        const c = o.testCase;
-        const deciding = engine.explain({ user: c.user, roles: c.roles, action: c.action, object: c.object }).deciding.map(ruleRef);
-        return { file: c.file, index: c.index, note: c.note, user: c.user, roles: c.roles, action: c.action, object: c.object, expect: c.expect, got: o.got, passed: o.passed, deciding };
-      };
-      out.log(
-        JSON.stringify({
-          policy_version: engine.version,
-          passed: outcomes.length - failed.length,
-          failed: failedCount,
-          problems,
-          cases: outcomes.map(caseJson),
-          ...(coverage ? { coverage: coverage.map((c) => ({ ...ruleRef(c.rule), cases: c.cases, allow: c.allow, deny: c.deny })) } : {}),
-        }),
-      );
+      out.log(JSON.stringify(testReport(engine, outcomes, problems, coverage)));
       return failedCount > 0 ? 1 : 0;
     }
     for (const problem of problems) out.error(problem);
