@@ -157,8 +157,8 @@ export class JwksStore {
 
   private async fetchKeys(): Promise<void> {
     this.attemptedAt = this.now();
-    // A plain timer, not AbortSignal.timeout: held only by fetch, that one can be collected
-    // before it fires on Node 20 (issue 14), and a hanging endpoint would then hold us forever.
+    // Our own controller and timer (not AbortSignal.timeout): stop() ends the fetch with it too,
+    // and a timer we hold cannot be collected before it fires (issue 14, finding 1).
     const abort = new AbortController();
     this.inflight = abort;
     const timer = setTimeout(() => abort.abort(new Error(`JWKS fetch timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
