@@ -2,6 +2,7 @@
 export class AppState {
   private listening = { http: false, grpc: false };
   private draining = false;
+  private readonly conditions: Array<() => string | undefined> = [];
 
   constructor(
     private readonly grpcEnabled: boolean,
@@ -14,6 +15,11 @@ export class AppState {
     this.listening[transport] = true;
   }
 
+  /** One more thing that must hold before the service is ready; `check` returns why not, or undefined. */
+  require(check: () => string | undefined): void {
+    this.conditions.push(check);
+  }
+
   markDraining(): void {
     this.draining = true;
   }
@@ -24,6 +30,10 @@ export class AppState {
     if (!this.policyLoaded()) return 'policy not loaded';
     if (!this.listening.http) return 'http server not listening';
     if (this.grpcEnabled && !this.listening.grpc) return 'grpc server not listening';
+    for (const check of this.conditions) {
+      const reason = check();
+      if (reason) return reason;
+    }
     return undefined;
   }
 }

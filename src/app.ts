@@ -8,13 +8,14 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { AppState } from './app-state.js';
+import { createAdminServer } from './admin/admin-server.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt-authenticator.js';
 import { TieredDecisionCache, type DecisionCache } from './cache/decision-cache.js';
 import { createRedis } from './cache/redis-connection.js';
 import { RedisStore } from './cache/redis-store.js';
 import { noRevocations, RedisRevocations, type RevocationList } from './auth/revocations.js';
-import type { Config } from './config/schema.js';
+import { callerSecrets, type Config } from './config/schema.js';
 import { EVENTS, type EventName } from './core/events.js';
 import { failureAnswerFor } from './core/failure-answers.js';
 import { instrument } from './core/instrument.js';
@@ -65,7 +66,7 @@ export interface App {
   readonly state: AppState;
   readonly policy: PolicyStore;
   /** Loads the policy and listens; resolves with the bound ports. */
-  start(): Promise<{ httpPort: number; grpcPort?: number; policyPagePort?: number }>;
+  start(): Promise<{ httpPort: number; grpcPort?: number; adminPort?: number; policyPagePort?: number }>;
   /** Stops accepting, lets in-flight requests finish (up to server.drain_timeout), closes clients. */
   stop(): Promise<void>;
 }
@@ -87,14 +88,27 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const policyPage = buildPolicyPage({ config, policy, candidate, log: log.child({ component: 'policy_page' }), now });
   const jwtAuthenticator = overrides.authenticator
     ? undefined
-    : new JwtAuthenticator(config.auth, now, (ok) => metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' }), redis);
+    : new JwtAuthenticator(
+        config.auth,
+        now,
+        (ok) => {
+          metrics.jwksFetches.inc({ result: ok ? 'ok' : 'failed' });
+          syncHealth();
+        },
+        redis,
+        // The rest of the decision (signature, policy, cache) needs the last third.
+        Math.floor((config.server.decision_timeout * 2) / 3),
+      );
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,
     last_reload_error: policy.lastFailure(),
-    // Shown, never a reason to be unready: every replica shares the identity provider, and
-    // pulling them all out of service would fail refresh, subscribe and the rest as well.
+    // A failed refresh after keys once loaded is shown, never a reason to be unready: every
+    // replica shares the identity provider, and pulling them all out of service would fail
+    // refresh, subscribe and the rest as well (cached keys keep serving).
     ...(jwtAuthenticator?.keysUnavailable() ? { signing_keys: 'unavailable' } : {}),
   }));
+  // Before the first key set loads, though, this replica can verify nobody: not ready yet.
+  if (jwtAuthenticator) state.require(() => jwtAuthenticator.notReadyReason());
   const cache =
     overrides.cache ??
     new TieredDecisionCache({
@@ -199,8 +213,21 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     metrics,
     log,
     routes: tokenMode?.router,
+    adminSplit: config.admin.enabled,
+    limits: {
+      headersTimeoutMs: config.http.headers_timeout,
+      requestTimeoutMs: config.http.request_timeout,
+      maxConnections: config.http.max_connections,
+    },
   });
+  const admin = config.admin.enabled ? createAdminServer({ state, metrics }) : undefined;
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
+  /** GRPC health follows readiness (/readyz): set when listening, when keys load, when draining. */
+  function syncHealth(): void {
+    const status = state.notReadyReason() === undefined ? 'SERVING' : 'NOT_SERVING';
+    grpc?.health.setStatus('', status);
+    grpc?.health.setStatus(SERVICE_NAME, status);
+  }
 
   const listenHttp = () =>
     new Promise<number>((resolve, reject) => {
@@ -238,7 +265,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     state,
     policy,
     async start() {
-      if (config.caller_auth.secret === '') {
+      if (callerSecrets(config.caller_auth.secret).length === 0) {
         // Allowed by the CONTRACT (the secret is optional), but worth a line: anyone who can reach
         // the HTTP port (and the GRPC port without mutual TLS) can ask for decisions and, through
         // rpc routes, call the upstreams.
@@ -257,21 +284,23 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         if (outcome.result === 'failed') log.error({ error: outcome.error }, 'candidate policy not loaded; comparing nothing until it loads');
         if (config.policy.watch) candidate.watch(config.policy.debounce);
       }
+      // Not awaited: readiness waits for the keys, the listeners do not.
+      jwtAuthenticator?.start();
+      const adminPort = await admin?.listen(config.admin.host, config.admin.port);
       const httpPort = await listenHttp();
       state.markListening('http');
       let grpcPort: number | undefined;
       if (config.grpc.enabled) {
         grpcPort = await listenGrpc();
         state.markListening('grpc');
-        grpc?.health.setStatus('', 'SERVING');
-        grpc?.health.setStatus(SERVICE_NAME, 'SERVING');
+        syncHealth();
       }
       const policyPagePort = await policyPage?.start();
       log.info(
-        { http_port: httpPort, grpc_port: grpcPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
+        { http_port: httpPort, grpc_port: grpcPort, admin_port: adminPort, policy_version: policy.current().version, mode: config.policy.mode, ...startupSummary(config) },
         'listening',
       );
-      return { httpPort, grpcPort, policyPagePort };
+      return { httpPort, grpcPort, adminPort, policyPagePort };
     },
     async stop() {
       state.markDraining();
@@ -280,15 +309,15 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       revocations?.stop();
       routes?.stop();
       candidate?.stop();
+      jwtAuthenticator?.stop();
       await policyPage?.stop();
-      grpc?.health.setStatus('', 'NOT_SERVING');
-      grpc?.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      syncHealth();
       const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];
       // Nothing to settle when nothing was listening (a start that failed).
       const settleMs = httpServer.listening ? undefined : 0;
       const drained = await drainAll(targets, config.server.drain_timeout, settleMs);
       if (!drained) log.warn('drain timeout passed; closed the remaining connections');
-      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), overrides.redis ? undefined : redis?.close()]);
+      await Promise.all([rpc.close(!drained), cache.close(), tokenMode?.close(), admin?.close(), overrides.redis ? undefined : redis?.close()]);
     },
   };
 }

@@ -60,12 +60,20 @@ interface KeySources {
   readonly remote?: JwksStore;
 }
 
-function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok: boolean) => void): KeySources {
+function keySources(jwt: AuthConfig['jwt'], now: () => number, onJwksFetch?: (ok: boolean) => void, keyWaitMs?: number): KeySources {
   const hmac = jwt.hmac_secret === '' ? undefined : new TextEncoder().encode(jwt.hmac_secret);
   let asymmetric: KeySources['asymmetric'];
   let remote: JwksStore | undefined;
   if (jwt.jwks_url !== '') {
-    remote = new JwksStore({ url: jwt.jwks_url, timeoutMs: 1000, cooldownMs: 30_000, maxAgeMs: 10 * 60_000, now, onFetch: onJwksFetch });
+    remote = new JwksStore({
+      url: jwt.jwks_url,
+      timeoutMs: jwt.jwks_timeout,
+      waitMs: keyWaitMs,
+      cooldownMs: 30_000,
+      maxAgeMs: 10 * 60_000,
+      now,
+      onFetch: onJwksFetch,
+    });
     asymmetric = remote.getKey;
   } else if (jwt.jwks_file !== '') {
     asymmetric = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks_file, 'utf8')));
@@ -94,10 +102,26 @@ export class JwtAuthenticator implements Authenticator {
     private readonly now: () => number = Date.now,
     onJwksFetch?: (ok: boolean) => void,
     redis?: RedisStore,
+    /** How long a connect waits for the remote key set (see JwksStore's waitMs); unset: for the whole fetch. */
+    keyWaitMs?: number,
   ) {
     this.sources = auth.token_sources.map(parseTokenSource);
-    this.keys = keySources(auth.jwt, now, onJwksFetch);
+    this.keys = keySources(auth.jwt, now, onJwksFetch, keyWaitMs);
     this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
+  }
+
+  /** Starts loading remote keys (jwks_url) in the background; nothing to do for local keys. */
+  start(): void {
+    this.keys.remote?.start();
+  }
+
+  stop(): void {
+    this.keys.remote?.stop();
+  }
+
+  /** Why connects cannot be verified yet (readiness), or undefined: only before remote keys first load. */
+  notReadyReason(): string | undefined {
+    return this.keys.remote && !this.keys.remote.loaded() ? 'signing keys not loaded yet' : undefined;
   }
 
   /** True while keys come from jwks_url and none loaded yet or the last fetch failed (for /readyz). */

@@ -11,7 +11,7 @@ import { policyPageProblems } from '../admin/policy-page/config-problems.js';
 import { parseRedisUrl, RedisUrlError } from '../cache/redis-connection.js';
 import { rateLimitProblems } from '../ratelimit/rules.js';
 import { schemaProblem } from '../rpc/params-validator.js';
-import { configSchema, type Config } from './schema.js';
+import { callerSecrets, configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
 
@@ -125,9 +125,10 @@ function crossCheck(config: Config): string[] {
   if (config.grpc.tls.client_ca !== '' && config.grpc.tls.cert === '') {
     problems.push('grpc.tls.client_ca: mutual TLS needs grpc.tls.cert and grpc.tls.key');
   }
-  if (config.caller_auth.secret !== '' && Buffer.byteLength(config.caller_auth.secret) < 16) {
-    problems.push('caller_auth.secret: must be at least 16 bytes');
-  }
+  callerSecrets(config.caller_auth.secret).forEach((secret, i) => {
+    const path = typeof config.caller_auth.secret === 'string' ? 'caller_auth.secret' : `caller_auth.secret[${i}]`;
+    if (Buffer.byteLength(secret) < 16) problems.push(`${path}: must be at least 16 bytes`);
+  });
   config.rpc.routes.forEach((route, i) => {
     const star = route.method.indexOf('*');
     if (star >= 0 && star !== route.method.length - 1) {
@@ -144,6 +145,13 @@ function crossCheck(config: Config): string[] {
     }
   });
   problems.push(...tokenModeProblems(config));
+  if (config.http.headers_timeout > config.http.request_timeout) {
+    problems.push('http.headers_timeout: must not be longer than http.request_timeout (the whole request includes its headers)');
+  }
+  const otherPorts = [config.http.port, config.grpc.enabled ? config.grpc.port : -1, config.policy_page.enabled ? config.policy_page.port : -1];
+  if (config.admin.enabled && config.admin.port !== 0 && otherPorts.includes(config.admin.port)) {
+    problems.push('admin.port: must differ from http.port, grpc.port and policy_page.port');
+  }
   problems.push(...policyPageProblems(config));
   problems.push(...rateLimitProblems(config.rate_limits));
   if (config.http.port !== 0 && config.grpc.enabled && config.http.port === config.grpc.port) {

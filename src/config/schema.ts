@@ -79,6 +79,28 @@ export const configSchema = z
           .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with "/" and not end with "/"')
           .default('/centrifugo'),
         body_limit: size.default('64kb'),
+        /**
+         * Slow clients (slowloris): a request's headers must arrive within headers_timeout of its
+         * first byte (or of the connection opening), and the whole request, body included, within
+         * request_timeout; otherwise the connection is closed (408). Idle keep-alive connections
+         * between requests are not affected (Centrifugo keeps them for reuse).
+         */
+        headers_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('10s'),
+        request_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('30s'),
+        /** Open connections at most; more are closed at once, those already open are untouched. 0: no limit. */
+        max_connections: z.number().int().min(0).default(5000),
+      })
+      .strict()
+      .default({}),
+    /**
+     * Admin endpoints (/metrics and the detailed /readyz) on their own listener, so the proxy
+     * port exposes only the proxy endpoints, /healthz and a bare /readyz. Off: all on http.port.
+     */
+    admin: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(9090),
       })
       .strict()
       .default({}),
@@ -119,7 +141,11 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9-]+$/)
           .transform((h) => h.toLowerCase())
           .default('x-proxy-secret'),
-        secret: z.string().default(''),
+        /**
+         * One secret, or several while rotating (add the new one, roll Centrifugo, remove the old):
+         * any of them is accepted. Empty entries (an unset `${PROXY_SECRET_OLD:-}`) are ignored.
+         */
+        secret: z.union([z.string(), z.array(z.string())]).default(''),
       })
       .strict()
       .default({}),
@@ -132,6 +158,12 @@ export const configSchema = z
             issuer: z.string().default(''),
             audience: z.string().default(''),
             jwks_url: z.string().default(''),
+            /**
+             * One JWKS fetch's bound. A connect waits for a fetch only within its decision
+             * deadline (2/3 of server.decision_timeout), then answers keys_unavailable (503,
+             * temporary) while the fetch goes on in the background for the next connect.
+             */
+            jwks_timeout: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default('10s'),
             jwks_file: z.string().default(''),
             public_key_file: z.string().default(''),
             hmac_secret: z.string().default(''),
@@ -392,3 +424,8 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type Codes = Config['codes'];
+
+/** The caller secrets in force: `caller_auth.secret` as a list (rotation), empty entries left out. */
+export function callerSecrets(secret: string | readonly string[]): string[] {
+  return (typeof secret === 'string' ? [secret] : secret).filter((s) => s !== '');
+}

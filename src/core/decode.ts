@@ -4,6 +4,7 @@
  * headers from the end user through it: only types are trusted after this, never content.
  */
 import type { EventName } from './events.js';
+import { jsonTextWithinDepth, jsonValueWithinDepth, looksLikeJsonContainer, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Headers, JsonValue, Payload, RequestOf } from './messages.js';
 
 export class BadRequestError extends Error {}
@@ -43,16 +44,38 @@ function userField(fields: WireRequest['fields']): string {
   return value;
 }
 
+/**
+ * Client-controlled JSON nested deeper than MAX_JSON_DEPTH is bad input (json-depth.ts). Binary
+ * payloads are only checked when they are JSON text (connect reads its token from JSON in
+ * b64data); other bytes have no nesting to speak of and are passed on untouched.
+ */
+function checkDepth(name: string, bytes: Buffer, binary: boolean): void {
+  if (binary && !looksLikeJsonContainer(bytes)) return;
+  if (!jsonTextWithinDepth(bytes, MAX_JSON_DEPTH)) throw new BadRequestError(`field "${name}" is nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
 function payload(wire: WireRequest): { data?: Payload; binary: boolean } {
   const b64 = optionalString(wire.fields, 'b64data');
   if (b64) {
     if (!BASE64.test(b64)) throw new BadRequestError('field "b64data" is not valid base64');
-    return { data: { bytes: Buffer.from(b64, 'base64') }, binary: true };
+    const bytes = Buffer.from(b64, 'base64');
+    checkDepth('b64data', bytes, true);
+    return { data: { bytes }, binary: true };
   }
   const binary = wire.fields.encoding === 'binary';
+  // Parsed data comes from a transport that checked the depth of the whole body (HTTP).
   if (wire.parsedData !== undefined) return { data: new ParsedPayload(wire.parsedData), binary };
   if (!wire.data || wire.data.length === 0) return { binary };
+  checkDepth('data', wire.data, binary);
   return { data: { bytes: wire.data }, binary };
+}
+
+/** Connection meta as the transport parsed it; forwarded upstream as JSON, so bounded too. */
+function checkedMeta(meta: JsonValue | undefined): JsonValue | undefined {
+  if (meta !== undefined && !jsonValueWithinDepth(meta, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`field "meta" is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return meta;
 }
 
 /**
@@ -80,7 +103,7 @@ function common(wire: WireRequest) {
     encoding: optionalString(fields, 'encoding') ?? '',
     headers: wire.headers,
     user: '',
-    meta: wire.meta,
+    meta: checkedMeta(wire.meta),
   };
 }
 

@@ -3,9 +3,9 @@
  * and which environment variable the bundled config reads for it. Node's and grpc-js's own
  * messages name only an address (grpc-js buries EADDRINUSE inside "No address added").
  */
-export type Listener = 'http' | 'grpc';
+export type Listener = 'http' | 'grpc' | 'admin';
 
-const ENV_NAME: Record<Listener, string> = { http: 'HTTP_PORT', grpc: 'GRPC_PORT' };
+const ENV_NAME: Partial<Record<Listener, string>> = { http: 'HTTP_PORT', grpc: 'GRPC_PORT' };
 
 export class ListenError extends Error {
   constructor(
@@ -18,7 +18,8 @@ export class ListenError extends Error {
   }
 
   private static describe(listener: Listener, host: string, port: number, original: Error): string {
-    const fix = `choose another with ${ENV_NAME[listener]} (bundled config) or ${listener}.port`;
+    const env = ENV_NAME[listener];
+    const fix = env ? `choose another with ${env} (bundled config) or ${listener}.port` : `choose another with ${listener}.port`;
     if (/EADDRINUSE/.test(`${(original as NodeJS.ErrnoException).code ?? ''} ${original.message}`)) {
       return `${listener}.port ${port} is already in use on ${host} (another process listens there): ${fix}`;
     }

@@ -3,7 +3,7 @@
  * which key source verifies tokens, which Redis topology backs the shared tiers and where traces
  * go — without any secret (URLs lose their credentials).
  */
-import type { Config } from '../config/schema.js';
+import { callerSecrets, type Config } from '../config/schema.js';
 import { parseRedisUrl } from '../cache/redis-connection.js';
 import { tracingEnabled } from './tracing.js';
 
@@ -39,6 +39,6 @@ export function startupSummary(config: Config, env: NodeJS.ProcessEnv = process.
     key_source: keySource(config.auth.jwt),
     redis: redisTopology(config.cache.redis_url),
     tracing: tracingEnabled() ? `on (exporter ${env.OTEL_TRACES_EXPORTER ?? 'otlp'})` : 'off',
-    caller_auth: config.caller_auth.secret === '' ? 'off' : 'on',
+    caller_auth: callerSecrets(config.caller_auth.secret).length === 0 ? 'off' : 'on',
   };
 }

@@ -57,11 +57,12 @@ describe('contract: identity provider down (connect over HTTP and GRPC)', () => 
     await idp.close();
   });
 
-  it('down since start: a valid token gets 503 keys unavailable (temporary), counted, shown by /readyz', async () => {
+  it('down since start: a valid token gets 503 keys unavailable (temporary), counted; not ready until keys first load', async () => {
     await connect(h, rs256(claims), KEYS_UNAVAILABLE);
     assert.equal(await counted(h), 2, 'one per transport');
     const ready = await readyz(h);
-    assert.equal(ready.status, 200, 'an identity provider outage does not make the service unready');
+    assert.equal(ready.status, 503, 'a replica that never had keys can verify nobody');
+    assert.equal(ready.body.reason, 'signing keys not loaded yet');
     assert.equal(ready.body.signing_keys, 'unavailable');
   });
 
@@ -74,7 +75,7 @@ describe('contract: identity provider down (connect over HTTP and GRPC)', () => 
     idp.mode = 'ok';
     clock.now += 1001;
     await connect(h, rs256(claims), OK);
-    assert.equal((await readyz(h)).body.signing_keys, undefined);
+    assert.deepEqual(await readyz(h), { status: 200, body: { status: 'ready', policy_version: h.app.policy.current().version } });
   });
 
   it('reachable: an unknown kid stays 4501', async () => {
@@ -89,5 +90,8 @@ describe('contract: identity provider down (connect over HTTP and GRPC)', () => 
     await connect(h, rs256(claims, 'rsa-rotated'), KEYS_UNAVAILABLE);
     await connect(h, rs256(claims), OK);
     assert.equal(await counted(h), before + 2);
+    const ready = await readyz(h);
+    assert.equal(ready.status, 200, 'an outage after keys loaded does not make the service unready (cached keys serve)');
+    assert.equal(ready.body.signing_keys, 'unavailable');
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError, decodeRequest } from '../../core/decode.js';
+import { jsonTextWithinDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import type { EventName } from '../../core/events.js';
 import type { JsonValue } from '../../core/messages.js';
 import type { Metrics } from '../../telemetry/metrics.js';
@@ -93,7 +94,12 @@ function readHeaders(req: IncomingMessage, callerHeader: string): RequestHeaders
   };
 }
 
+/** `data` and `meta` sit one level inside the body, so the body may be one level deeper than they may. */
+const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 1;
+
 function parseBody(body: Buffer): Record<string, unknown> {
+  // Scanned before parsing: decode.ts trusts parsed data to have been checked here.
+  if (!jsonTextWithinDepth(body, MAX_BODY_DEPTH)) throw new HttpRefusal(400, `body is nested deeper than ${MAX_BODY_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
