@@ -179,20 +179,20 @@ async function subscribeFrame(): Promise<string> {
   }));
 }
 
-const grpcLoad = (s: Started, frame: string, seconds = SECONDS) =>
-  h2load({ port: s.ready.grpcPort as number, method: 'Subscribe', frameFile: frame, seconds, streams: STREAMS, metadata: CALLER_HEADERS, expectMessage: EMPTY_RESULT_MESSAGE, serverPid: s.child.pid });
+const grpcLoad = (s: Started, frame: string, seconds = SECONDS, warmSeconds = 0) =>
+  h2load({ port: s.ready.grpcPort as number, method: 'Subscribe', frameFile: frame, seconds, streams: STREAMS, metadata: CALLER_HEADERS, expectMessage: EMPTY_RESULT_MESSAGE, serverPid: s.child.pid, warmSeconds });
 
 if (ONLY.has('grpc')) {
   console.error('GRPC…');
   const frame = await subscribeFrame();
   const floor = 'floor: bare grpc-js unary';
-  await withServer('bench/servers/bare-grpc.ts', { GRPC_PORT: '0' }, async (s) => row(floor, await grpcLoad(s, frame)));
+  await withServer('bench/servers/bare-grpc.ts', { GRPC_PORT: '0' }, async (s) => row(floor, await grpcLoad(s, frame, SECONDS, 1)));
   const config = serviceConfig(f, 'service-grpc', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile, ...redisUrl });
-  await withServer('bench/servers/service.ts', serviceEnv(config), async (s) => row('service: GRPC subscribe, cached decision', await grpcLoad(s, frame), floor));
+  await withServer('bench/servers/service.ts', serviceEnv(config), async (s) => row('service: GRPC subscribe, cached decision', await grpcLoad(s, frame, SECONDS, 1), floor));
   table(
     `GRPC: h2load, 1 connection, ${STREAMS} concurrent streams, ${SECONDS} s per row`,
     [floor, 'service: GRPC subscribe, cached decision'],
-    'p50 column = mean, p99 column = max (h2load reports no percentiles). h2load cannot read GRPC answers: 200 calls before and 200 after each row go through a raw HTTP/2 client that checks HTTP 200, grpc-status 0 in the trailers and the exact answer bytes; any other answer is an error of the row.',
+    'After a 1 s unmeasured warm-up. p50 column = mean, p99 column = max (h2load reports no percentiles). h2load cannot read GRPC answers: 200 calls before and 200 after each row go through a raw HTTP/2 client that checks HTTP 200, grpc-status 0 in the trailers and the exact answer bytes; any other answer is an error of the row.',
   );
 }
 

@@ -108,7 +108,7 @@ export interface ServiceConfigOptions {
  * rather than by the service's encoder, so the bench checks the bytes it is measuring.
  */
 export function connectAnswer(f: Fixtures, user: string): string {
-  return `{"result":{"user":"${user}","expire_at":${f.exp},"info":{"name":"User ${user}"},"meta":{"roles":["role:member"]},"channels":["personal:${user}"]}}`;
+  return `{"result":{"user":"${user}","expire_at":${f.exp},"info":{"name":"User ${user}"},"channels":["personal:${user}"],"meta":{"roles":["role:member"]}}}`;
 }
 
 /** A service config: the bench's key and policy, production-shaped (see above), an rpc route to the local upstream. */

@@ -37,11 +37,14 @@ export interface H2loadOptions {
   readonly sample?: number;
   /** The server's process, for its CPU time over the load (not over the samples). */
   readonly serverPid?: number;
+  /** An unmeasured run first, for the JIT (h2load's own warm-up would still cost server CPU the figures do not count). */
+  readonly warmSeconds?: number;
 }
 
 export async function h2load(options: H2loadOptions): Promise<LoadResult> {
   const sample = () =>
     sampleGrpc({ port: options.port, method: options.method, frame: readFileSync(options.frameFile), expectMessage: options.expectMessage, metadata: options.metadata, count: options.sample ?? 200 });
+  if (options.warmSeconds) await h2loadRun({ ...options, seconds: options.warmSeconds });
   const before = await sample();
   const cpu = cpuMeter(options.serverPid);
   const load = await h2loadRun(options);

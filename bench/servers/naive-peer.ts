@@ -66,7 +66,7 @@ app.post('/centrifugo/connect', async (req, res) => {
   if (!enforcer.enforceSync(subject, '', 'connect')) return void res.json({ disconnect: { code: 4503, reason: 'forbidden' } });
   const personal = `personal:${user}`;
   const channels = enforcer.enforceSync(subject, personal, 'subscribe') ? [personal] : [];
-  res.json({ result: { user, expire_at: payload.exp, info: { name: payload.name }, meta: { roles }, channels } });
+  res.json({ result: { user, expire_at: payload.exp, info: { name: payload.name }, channels, meta: { roles } } });
 });
 app.post('/centrifugo/subscribe', async (req, res) => {
   const subject = await linkRoles(req.body.user, req.body.meta?.roles ?? []);
