@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CasbinEngine } from '../src/policy/casbin-engine.js';
 import type { PolicyEngine, PolicyQuery } from '../src/policy/engine.js';
 import { IndexedEngine } from '../src/policy/indexed-engine.js';
-import { buildEngine } from '../src/policy/policy-store.js';
+import { buildEngine, buildTestedEngine } from '../src/policy/policy-store.js';
 import type { Goal } from './lib/report.js';
 import { quantile } from './lib/stats.js';
 import { DEFAULT_MODEL, generatePolicy, type Generated } from '../test/helpers/policy-generator.js';
@@ -109,13 +109,17 @@ function inChild<T>(mode: string, paths: { model: string; policy: string }): Pro
 
 /** The load time, and a decision task's p99 without and during a reload of the same files. */
 async function reloadChild(model: string, policy: string): Promise<void> {
-  const start = performance.now();
-  const live = await buildEngine({ model, policy });
+  let start = performance.now();
+  await buildEngine({ model, policy });
+  const engineMs = performance.now() - start;
+  // What the service runs at start and on every reload (PolicyStore): the engine, then the policy tests and lint.
+  start = performance.now();
+  const { engine: live } = await buildTestedEngine({ model, policy, tests: '' });
   const loadMs = performance.now() - start;
   const requests = Array.from({ length: 1000 }, (_, n) => ({ user: `user-${n}`, roles: ['role:r1'], action: 'subscribe', object: `ns${n % 50}:room${n % 7}` }));
   const quiet = await probeLatency(live, requests, () => new Promise((r) => setTimeout(r, 1500)));
-  const reloading = await probeLatency(live, requests, () => buildEngine({ model, policy }));
-  process.send?.({ loadMs, quiet: quiet.p99, reloading: reloading.p99 });
+  const reloading = await probeLatency(live, requests, () => buildTestedEngine({ model, policy, tests: '' }));
+  process.send?.({ engineMs, loadMs, quiet: quiet.p99, reloading: reloading.p99 });
   process.exit(0);
 }
 
@@ -159,13 +163,15 @@ export async function runPolicyBench(options: { fullDifferential?: boolean } = {
 
   // A reload as the service does it: read and parse the files, then build the index.
   const paths = writePolicyFiles(benchPolicy(12, 100_000));
-  const reload = await inChild<{ loadMs: number; quiet: number; reloading: number }>('--reload-child', paths);
+  const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number }>('--reload-child', paths);
   out.push('');
-  out.push(`Loading 100,000 rules from a CSV file (read, parse, validate, index): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s).`);
+  out.push(
+    `Loading 100,000 rules from a CSV file as the service does at start and on reload (read, parse, validate, index, then lint): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s); the engine alone (without lint) ${(reload.engineMs / 1000).toFixed(2)} s.`,
+  );
   out.push(
     `p99 of a 1 ms periodic decision task: ${reload.quiet.toFixed(2)} ms without a reload, ${reload.reloading.toFixed(2)} ms while 100,000 rules reload (${(reload.reloading / reload.quiet).toFixed(2)}×; goal ≤ 2×).`,
   );
-  goals.push({ goal: 'load 100,000 rules ≤ 2 s', measured: `${(reload.loadMs / 1000).toFixed(2)} s`, met: reload.loadMs <= 2000 });
+  goals.push({ goal: 'load 100,000 rules ≤ 2 s (as the service loads them: engine + lint)', measured: `${(reload.loadMs / 1000).toFixed(2)} s (engine alone ${(reload.engineMs / 1000).toFixed(2)} s)`, met: reload.loadMs <= 2000 });
   goals.push({ goal: 'p99 during a 100k-rule reload ≤ 2× quiet p99', measured: `${reload.reloading.toFixed(2)} ms vs ${reload.quiet.toFixed(2)} ms (${(reload.reloading / reload.quiet).toFixed(2)}×)`, met: reload.reloading <= 2 * reload.quiet });
 
   if (options.fullDifferential ?? true) {
