@@ -8,7 +8,8 @@
  * µs per request (/proc/<pid>/stat) next to req/s.
  * BENCH_SECONDS (default 5) sets the length of each row; BENCH_ONLY=http,grpc,goals,policy,rss,tracing,storm,e2e
  * picks sections (e2e: through the real Centrifugo, bench/e2e.ts); BENCH_ROUNDS (default 3) the
- * rounds of the goal ratios; BENCH_STORM_SECONDS (default 10) how long each storm rate is held.
+ * rounds of the goal ratios; BENCH_STORM_SECONDS (default 10) how long each storm rate is held,
+ * BENCH_STORM_RATES (default 2000,3000,4000,6000,8000,12000) the rates tried in turn.
  */
 import { readFileSync } from 'node:fs';
 import { runE2eBench } from './e2e.js';
@@ -29,7 +30,7 @@ pinSelfToLoadCore();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STORM_SECONDS = Number(process.env.BENCH_STORM_SECONDS ?? 10);
-const STORM_RATES = [2000, 3000, 4000, 6000, 8000, 12000];
+const STORM_RATES = (process.env.BENCH_STORM_RATES ?? '2000,3000,4000,6000,8000,12000').split(',').map(Number);
 const STORM_WARM = 3000;
 const CONNECTIONS = 64;
 const STREAMS = 100;
@@ -336,7 +337,7 @@ await redis?.stop();
 report.write(REPORT_FILE, settings());
 
 function settings(): Record<string, string> {
-  const keys = ['BENCH_ONLY', 'BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_STORM_SECONDS', 'BENCH_UNIQUE_TOKENS', 'E2E_ROUNDS', 'E2E_RATES', 'E2E_CONCURRENCY', 'E2E_TARGETS', 'E2E_REDIS', 'E2E_CLIENT'];
+  const keys = ['BENCH_ONLY', 'BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_STORM_SECONDS', 'BENCH_STORM_RATES', 'BENCH_UNIQUE_TOKENS', 'BENCH_READY_TIMEOUT', 'E2E_ROUNDS', 'E2E_RATES', 'E2E_CONCURRENCY', 'E2E_TARGETS', 'E2E_REDIS', 'E2E_CLIENT'];
   return { BENCH_ONLY: [...ONLY].join(','), BENCH_SECONDS: String(SECONDS), BENCH_ROUNDS: String(ROUNDS), BENCH_STORM_SECONDS: String(STORM_SECONDS), ...Object.fromEntries(keys.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string])) };
 }
 
