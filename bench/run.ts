@@ -167,7 +167,7 @@ if (ONLY.has('http')) {
     const byCpu = (r: LoadResult) => (naive.cpuUsPerRequest ?? NaN) / (r.cpuUsPerRequest ?? NaN);
     report.goal({
       goal: 'subscribe at 1,000 rules ≥ 5× the naive peer (basis: CPU per request)',
-      measured: `by CPU ${byCpu(cached).toFixed(0)}× cached, ${byCpu(uncached).toFixed(0)}× uncached; by req/s ${(cached.rps / naive.rps).toFixed(0)}×, ${(uncached.rps / naive.rps).toFixed(0)}×`,
+      measured: `by CPU ${byCpu(cached).toFixed(1)}× cached, ${byCpu(uncached).toFixed(1)}× uncached; by req/s ${(cached.rps / naive.rps).toFixed(1)}×, ${(uncached.rps / naive.rps).toFixed(1)}×`,
       met: clean ? Math.min(byCpu(cached), byCpu(uncached)) >= 5 : undefined,
     });
   }

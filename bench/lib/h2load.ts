@@ -50,8 +50,9 @@ export async function h2load(options: H2loadOptions): Promise<LoadResult> {
   const load = await h2loadRun(options);
   const cpuUsed = cpu();
   const after = await sample();
-  const firstMismatch = before.firstMismatch ?? after.firstMismatch;
-  return { ...load, errors: load.errors + before.errors + after.errors, ...(firstMismatch ? { firstMismatch } : {}), ...perRequestUs(cpuUsed, load.requests) };
+  // A row without a single answer measured nothing: it must not pass as error-free.
+  const firstMismatch = load.requests === 0 ? 'no answers' : (before.firstMismatch ?? after.firstMismatch);
+  return { ...load, errors: load.errors + before.errors + after.errors + (load.requests === 0 ? 1 : 0), ...(firstMismatch ? { firstMismatch } : {}), ...perRequestUs(cpuUsed, load.requests) };
 }
 
 async function h2loadRun(options: H2loadOptions): Promise<LoadResult> {

@@ -57,12 +57,13 @@ export async function wrk(options: WrkOptions): Promise<LoadResult> {
   const requests = field('REQUESTS');
   // An answer the script never saw is not known to be right.
   const unchecked = Math.max(0, requests - field('CHECKED'));
-  const firstMismatch = /^FIRST_MISMATCH (.+)$/m.exec(out)?.[1];
+  // A row without a single answer measured nothing: it must not pass as error-free.
+  const firstMismatch = requests === 0 ? 'no answers' : /^FIRST_MISMATCH (.+)$/m.exec(out)?.[1];
   return {
     rps: requests / (field('DURATION_US') / 1e6),
     p50ms: field('P50_US') / 1000,
     p99ms: field('P99_US') / 1000,
-    errors: field('ERRORS') + field('MISMATCHES') + unchecked,
+    errors: field('ERRORS') + field('MISMATCHES') + unchecked + (requests === 0 ? 1 : 0),
     requests,
     ...(firstMismatch ? { firstMismatch } : {}),
     ...perRequestUs(cpuUsed, requests),
