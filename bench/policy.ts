@@ -110,15 +110,17 @@ function inChild<T>(mode: string, paths: { model: string; policy: string }): Pro
 /** The load time, and a decision task's p99 without and during a reload of the same files. */
 async function reloadChild(model: string, policy: string): Promise<void> {
   let start = performance.now();
-  await buildEngine({ model, policy });
+  const live = await buildEngine({ model, policy });
   const engineMs = performance.now() - start;
-  // What the service runs at start and on every reload (PolicyStore): the engine, then the policy tests and lint.
-  start = performance.now();
-  const { engine: live } = await buildTestedEngine({ model, policy, tests: '' });
-  const loadMs = performance.now() - start;
   const requests = Array.from({ length: 1000 }, (_, n) => ({ user: `user-${n}`, roles: ['role:r1'], action: 'subscribe', object: `ns${n % 50}:room${n % 7}` }));
   const quiet = await probeLatency(live, requests, () => new Promise((r) => setTimeout(r, 1500)));
-  const reloading = await probeLatency(live, requests, () => buildTestedEngine({ model, policy, tests: '' }));
+  // What the service runs at start and on every reload (PolicyStore): the engine, then the policy tests and lint.
+  let loadMs = 0;
+  const reloading = await probeLatency(live, requests, async () => {
+    start = performance.now();
+    await buildTestedEngine({ model, policy, tests: '' });
+    loadMs = performance.now() - start;
+  });
   process.send?.({ engineMs, loadMs, quiet: quiet.p99, reloading: reloading.p99 });
   process.exit(0);
 }
@@ -166,7 +168,7 @@ export async function runPolicyBench(options: { fullDifferential?: boolean } = {
   const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number }>('--reload-child', paths);
   out.push('');
   out.push(
-    `Loading 100,000 rules from a CSV file as the service does at start and on reload (read, parse, validate, index, then lint): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s); the engine alone (without lint) ${(reload.engineMs / 1000).toFixed(2)} s.`,
+    `Loading 100,000 rules from a CSV file as the service does at start and on reload (read, parse, validate, index, then lint; timed during the reload below): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s); the engine alone (without lint) ${(reload.engineMs / 1000).toFixed(2)} s.`,
   );
   out.push(
     `p99 of a 1 ms periodic decision task: ${reload.quiet.toFixed(2)} ms without a reload, ${reload.reloading.toFixed(2)} ms while 100,000 rules reload (${(reload.reloading / reload.quiet).toFixed(2)}×; goal ≤ 2×).`,
