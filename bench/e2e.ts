@@ -16,13 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { centrifugoBinary } from '../test/e2e/helpers/centrifugo.js';
-import { redisClient, dropPrefix, startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/redis.js';
 import { cpuTable, e2eReport, MAX_ROW, p99Verdicts, ratioVerdicts, type Measured } from './lib/e2e-report.js';
 import { e2eTargets, type Running, type Target } from './lib/e2e-targets.js';
 import { signE2eTokens } from './lib/e2e-tokens.js';
 import { cpuSeconds } from './lib/proc-cpu.js';
-import { haveTool, pinSelfToLoadCore } from './lib/processes.js';
-import { redisAnswers } from './lib/redis.js';
+import { pinSelfToLoadCore } from './lib/processes.js';
+import { benchRedis } from './lib/redis.js';
 import { closedLoop, openLoop, type LoadFigures, type Session } from './lib/ws-load.js';
 import { connectAndSubscribe } from './lib/ws-session.js';
 import { rawConnectAndSubscribe } from './lib/raw-ws-session.js';
@@ -49,7 +48,7 @@ export async function runE2eBench({ seconds }: { seconds: number }): Promise<str
   console.error(`e2e: signing 2 × ${perProcess} RS256 tokens…`);
   const tokens = signE2eTokens(dir, perProcess);
 
-  const redis = process.env.E2E_REDIS === 'off' ? undefined : await sharedRedis();
+  const redis = process.env.E2E_REDIS === 'off' ? undefined : await benchRedis('cpp-bench-e2e:');
   const all: Measured[] = [];
   try {
     const targets = e2eTargets({ dir, tokens, redisUrl: redis?.url }).filter((t) => wanted.has(t.key));
@@ -119,25 +118,6 @@ function snapshot(running: Running) {
     proxy: running.proxyPid !== undefined ? cpuSeconds(running.proxyPid) : 0,
     client: (self.user + self.system) / 1e6,
   };
-}
-
-/** REDIS_URL if it answers, else a throwaway redis-server for the run, else none. */
-async function sharedRedis(): Promise<{ url: string; kind: string; stop(): Promise<void> } | undefined> {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (await redisAnswers(url)) {
-    return {
-      url,
-      kind: url,
-      async stop() {
-        const client = redisClient(url);
-        await dropPrefix(client, 'cpp-bench-e2e:');
-        client.disconnect();
-      },
-    };
-  }
-  if (!haveTool('redis-server')) return undefined;
-  const throwaway: ThrowawayRedis = await startThrowawayRedis();
-  return { url: throwaway.url, kind: 'a throwaway redis-server, not pinned', stop: () => throwaway.stop() };
 }
 
 function failureReasons(all: Measured[]): string[] {

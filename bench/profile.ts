@@ -6,15 +6,14 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildFixtures, serviceConfig } from './lib/fixtures.js';
+import { buildFixtures, CALLER_HEADERS, connectAnswer, serviceConfig } from './lib/fixtures.js';
 import { pinSelfToLoadCore, startServer } from './lib/processes.js';
-import { wrk } from './lib/wrk.js';
+import { wrk, type Expect } from './lib/wrk.js';
 
 pinSelfToLoadCore();
 const event = process.argv[2] ?? 'subscribe';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const bodyKey = { subscribe: 'subscribe', publish: 'publish', sub_refresh: 'subRefresh', rpc: 'rpc', connect: 'connectRepeated' } as const;
-const expected = { subscribe: '{"result":{}}', publish: '{"result":{}}', sub_refresh: '{"result":{"expire_at":', rpc: '{"result":{"data":', connect: '{"result":{"user":"56"' } as const;
 if (!(event in bodyKey)) {
   console.error(`unknown event ${event}: one of ${Object.keys(bodyKey).join(', ')}`);
   process.exit(2);
@@ -22,6 +21,13 @@ if (!(event in bodyKey)) {
 const key = event as keyof typeof bodyKey;
 
 const f = buildFixtures(10, 10);
+const expected: Record<keyof typeof bodyKey, Expect> = {
+  subscribe: { body: '{"result":{}}' },
+  publish: { body: '{"result":{}}' },
+  sub_refresh: { prefix: '{"result":{"expire_at":' },
+  rpc: { body: '{"result":{"data":{"ok":true}}}' },
+  connect: { body: connectAnswer(f, '56') },
+};
 const upstream = await startServer('bench/servers/upstream.ts', { PORT: '0' }, { core: '1' });
 const config = serviceConfig(f, 'service-profile', { policyDir: f.policyDirs.shipped, publicKeyFile: f.publicKeyFile, upstreamPort: upstream.ready.port });
 const dir = resolve('.bench-out/profile');
@@ -30,10 +36,10 @@ mkdirSync(dir, { recursive: true });
 const service = await startServer('bench/servers/service.ts', { BENCH_CONFIG: config, PORT: '0', GRPC_PORT: '0' }, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
 const url = `http://127.0.0.1:${service.ready.port}/centrifugo/${event}`;
 try {
-  const warm = await wrk({ url, seconds: 1, connections: 64, bodyFile: f.bodies[bodyKey[key]], expectPrefix: expected[key] });
-  const result = await wrk({ url, seconds: SECONDS, connections: 64, bodyFile: f.bodies[bodyKey[key]], expectPrefix: expected[key] });
+  const warm = await wrk({ url, seconds: 1, connections: 64, bodyFile: f.bodies[bodyKey[key]], expect: expected[key], headers: CALLER_HEADERS, serverPid: service.child.pid });
+  const result = await wrk({ url, seconds: SECONDS, connections: 64, bodyFile: f.bodies[bodyKey[key]], expect: expected[key], headers: CALLER_HEADERS, serverPid: service.child.pid });
   // The total lets two profiles be compared per request (time in a function / requests answered).
-  console.log(`${event}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99ms.toFixed(2)} ms, errors ${result.errors}; ${warm.requests + result.requests} requests in the profile`);
+  console.log(`${event}: ${result.rps.toFixed(0)} req/s, ${result.cpuUsPerRequest?.toFixed(1) ?? '–'} µs CPU/req (profiler on), p99 ${result.p99ms.toFixed(2)} ms, errors ${result.errors}; ${warm.requests + result.requests} requests in the profile`);
 } finally {
   await service.stop();
   await upstream.stop();

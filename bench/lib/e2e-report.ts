@@ -3,6 +3,7 @@
  * never counts as a best) with the spread over all rounds; ratios to the ceiling (a) per round;
  * the goals with their verdicts; CPU seconds per 1,000 sessions by process.
  */
+import { median, spread } from './stats.js';
 import type { LoadFigures } from './ws-load.js';
 
 export interface Measured {
@@ -17,14 +18,6 @@ export interface Measured {
 
 export const MAX_ROW = 'max';
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const range = (values: number[], digits = 0) => (values.length === 0 ? '–' : `${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}`);
-
 /** The best error-free round of a row, or undefined when every round had errors. */
 function best(rounds: Measured[]): Measured | undefined {
   return rounds.filter((m) => m.figures.errors === 0).sort((x, y) => y.figures.achieved - x.figures.achieved)[0];
@@ -48,7 +41,7 @@ export function e2eReport(all: Measured[], rowOrder: string[], targetOrder: stri
       const achieved = `${fmt(shown.figures.achieved)}${b ? '' : ' ✗ (errors in every round)'}`;
       const ratio = b && ceiling && key !== 'a' ? `${fmt(b.figures.achieved / ceiling.figures.achieved, 2)}×` : '';
       const label = row === MAX_ROW ? shown.figures.offered : `${row}/s offered`;
-      lines.push(`| ${label} | ${nameOf(key)} | ${achieved} | ${range(rounds.map((m) => m.figures.achieved))} | ${fmt(shown.figures.p50ms, 1)} | ${fmt(shown.figures.p99ms, 1)} | ${errors} | ${ratio} |`);
+      lines.push(`| ${label} | ${nameOf(key)} | ${achieved} | ${spread(rounds.map((m) => m.figures.achieved))} | ${fmt(shown.figures.p50ms, 1)} | ${fmt(shown.figures.p99ms, 1)} | ${errors} | ${ratio} |`);
     }
   }
   return lines;

@@ -139,7 +139,7 @@ export function e2eTargets(setup: TargetSetup): Target[] {
       tokens: 'service',
       start: () =>
         behindCentrifugo('http', () =>
-          startServer('bench/servers/naive-peer.ts', { PORT: '0', BENCH_POLICY_DIR: policyDir, BENCH_PUBLIC_KEY: setup.tokens.publicKeyFile }),
+          startServer('bench/servers/naive-peer.ts', { PORT: '0', BENCH_POLICY_DIR: policyDir, BENCH_PUBLIC_KEY: setup.tokens.publicKeyFile, BENCH_CALLER_SECRET: PROXY_SECRET }),
         ),
     },
   ];

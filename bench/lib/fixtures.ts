@@ -1,7 +1,9 @@
 /**
  * What the benchmark runs on, written to a temp dir once per run: an RSA key pair, RS256
  * tokens (signed with node:crypto), request bodies, a policy with 1,000 extra rules, and the
- * service configs.
+ * service configs, shaped as operators run the service: a caller secret, `claims.info`,
+ * a server-side channel (`auth.channels`), and Redis (shared caches, revocation mirror) when
+ * the run has one.
  */
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,12 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const CLIENT = '9336a229-2400-4ebc-8c50-0a643d22e8a0';
+
+/** The caller secret every bench request carries (HTTP header, GRPC metadata). */
+export const CALLER_SECRET = 'bench-caller-secret-0123456789abcdef';
+/** Every Redis key the bench's services write starts with this (dropped at the end of a run). */
+export const REDIS_PREFIX = 'cpp-bench:';
+export const CALLER_HEADERS: Readonly<Record<string, string>> = { 'x-proxy-secret': CALLER_SECRET };
 
 const b64url = (input: Buffer | string) => Buffer.from(input).toString('base64url');
 
@@ -22,6 +30,8 @@ export interface Fixtures {
   /** One connect body per line, each with its own token. */
   readonly connectUniqueFile: string;
   readonly uniqueTokens: number;
+  /** `exp` of every token: the connect answers' `expire_at`. */
+  readonly exp: number;
   token(sub: string): string;
   connectBody(token: string): string;
   file(name: string, text: string): string;
@@ -35,7 +45,7 @@ export function buildFixtures(uniqueTokens: number, users: number): Fixtures {
   const exp = Math.floor(Date.now() / 1000) + 6 * 3600;
   const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
   const token = (sub: string, nonce = '') => {
-    const input = `${header}.${b64url(JSON.stringify({ sub, exp, roles: ['role:member'], ...(nonce ? { jti: nonce } : {}) }))}`;
+    const input = `${header}.${b64url(JSON.stringify({ sub, exp, roles: ['role:member'], name: `User ${sub}`, ...(nonce ? { jti: nonce } : {}) }))}`;
     return `${input}.${b64url(createSign('RSA-SHA256').update(input).sign(keys.privateKey))}`;
   };
   const connectBody = (t: string) => JSON.stringify({ client: CLIENT, transport: 'websocket', protocol: 'json', encoding: 'json', data: { token: t } });
@@ -76,6 +86,7 @@ export function buildFixtures(uniqueTokens: number, users: number): Fixtures {
     },
     connectUniqueFile: file('connect-unique.txt', `${lines.join('\n')}\n`),
     uniqueTokens,
+    exp,
     token: (sub) => token(sub),
     connectBody,
     file,
@@ -86,10 +97,21 @@ export interface ServiceConfigOptions {
   readonly policyDir: string;
   readonly publicKeyFile: string;
   readonly upstreamPort?: number;
+  /** Shared caches and the revocation mirror; a key prefix per process (BENCH_INSTANCE), so every server starts cold. */
+  readonly redisUrl?: string;
   readonly extraYaml?: string;
 }
 
-/** A service config: the bench's key and policy, an rpc route to the local upstream. */
+/**
+ * The connect answer for `token(user)`, written out from the contract (Centrifugo's
+ * ConnectResult as JSON: info and meta embedded, the server-side channel the policy allows)
+ * rather than by the service's encoder, so the bench checks the bytes it is measuring.
+ */
+export function connectAnswer(f: Fixtures, user: string): string {
+  return `{"result":{"user":"${user}","expire_at":${f.exp},"info":{"name":"User ${user}"},"channels":["personal:${user}"],"meta":{"roles":["role:member"]}}}`;
+}
+
+/** A service config: the bench's key and policy, production-shaped (see above), an rpc route to the local upstream. */
 export function serviceConfig(f: Fixtures, name: string, options: ServiceConfigOptions): string {
   return f.file(
     `${name}.yaml`,
@@ -99,13 +121,16 @@ export function serviceConfig(f: Fixtures, name: string, options: ServiceConfigO
 grpc:
   port: \${GRPC_PORT}
   host: 127.0.0.1
+caller_auth: { secret: ${CALLER_SECRET} }
 auth:
   jwt: { algorithms: [RS256], public_key_file: ${options.publicKeyFile} }
+  claims: { user: sub, roles: roles, info: [name] }
+  channels: ["personal:{user}"]
 policy: { model: ${options.policyDir}/model.conf, policy: ${options.policyDir}/policy.csv, tests: "", watch: false }
 rpc:
   routes:
     - { method: "tasks.*", upstream: "http://127.0.0.1:${options.upstreamPort ?? 9}/rpc", timeout: 1s }
 log: { level: silent }
-${options.extraYaml ?? ''}`,
+${options.redisUrl ? `cache: { redis_url: "${options.redisUrl}", key_prefix: "${REDIS_PREFIX}${name}:\${BENCH_INSTANCE:-0}:" }\n` : ''}${options.extraYaml ?? ''}`,
   );
 }

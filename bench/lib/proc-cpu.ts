@@ -14,3 +14,15 @@ export function cpuSeconds(pid: number): number {
     return 0;
   }
 }
+
+/** Starts counting a process's CPU time; the returned function gives the seconds used since (undefined without a pid). */
+export function cpuMeter(pid: number | undefined): () => number | undefined {
+  if (pid === undefined) return () => undefined;
+  const start = cpuSeconds(pid);
+  return () => cpuSeconds(pid) - start;
+}
+
+/** `{ cpuUsPerRequest }` from CPU seconds over a load and the requests it answered (nothing when unknown). */
+export function perRequestUs(cpu: number | undefined, requests: number): { cpuUsPerRequest?: number } {
+  return cpu === undefined || requests === 0 ? {} : { cpuUsPerRequest: (cpu * 1e6) / requests };
+}

@@ -11,6 +11,8 @@ const { config } = loadConfig(process.env.BENCH_CONFIG ?? DEFAULT_CONFIG_FILE, {
   HTTP_PORT: process.env.PORT,
   GRPC_PORT: process.env.GRPC_PORT ?? '0',
   LOG_LEVEL: 'silent',
+  // Each process its own Redis key prefix (the bench configs use it): a fresh server starts cold.
+  BENCH_INSTANCE: String(process.pid),
 });
 const app = buildApp(config, { log: pino({ level: 'silent' }) });
 const { httpPort, grpcPort } = await app.start();
