@@ -17,6 +17,7 @@ import type { Dispatcher } from '../dispatcher.js';
 import type { Drainable } from '../drain.js';
 import { encodeGrpcDecision } from './encode.js';
 import { proxyServiceClient, SERVICE_NAME } from './proto.js';
+import { serverServiceDefinition, UndecodableRequest } from './service-definition.js';
 
 export interface GrpcServerDeps {
   readonly dispatcher: Dispatcher;
@@ -102,12 +103,13 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
   const implementation: UntypedServiceImplementation = {};
   for (const route of EVENT_ROUTES) {
     const handler = deps.dispatcher[route.event];
-    implementation[route.grpcMethod] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
+    implementation[route.grpcMethod] = (call: ServerUnaryCall<Record<string, unknown> | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) => {
       const answer = async () => {
         if (!deps.callerOk(firstValue(call.metadata, deps.callerHeader))) {
           throw new GrpcRefusal(status.UNAUTHENTICATED, 'caller authentication failed');
         }
         const fields = call.request;
+        if (fields instanceof UndecodableRequest) throw new GrpcRefusal(status.INVALID_ARGUMENT, `request is not a valid ${fields.messageName} message`);
         const data = Buffer.isBuffer(fields.data) && fields.data.length > 0 ? fields.data : undefined;
         let request;
         try {
@@ -139,7 +141,7 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
     };
   }
   // Methods we do not implement (streams, PRO hooks, maps) answer UNIMPLEMENTED through grpc-js.
-  server.addService(proxyServiceClient().service, implementation);
+  server.addService(serverServiceDefinition(proxyServiceClient().service, new Set(Object.keys(implementation))), implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   return { server, health };

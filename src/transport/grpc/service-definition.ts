@@ -1,0 +1,46 @@
+/**
+ * The CentrifugoProxy service as our GRPC server registers it. grpc-js answers a message that
+ * does not deserialize with INTERNAL before any handler runs, which would hide bad input behind
+ * "server failure". So: implemented methods get a deserializer that turns a decode failure into
+ * a marker the handler answers as INVALID_ARGUMENT; methods we do not implement read no bytes at
+ * all, so grpc-js' default handler answers UNIMPLEMENTED whatever the payload.
+ */
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+
+/** What an implemented method's handler receives when the request bytes are not its message. */
+export class UndecodableRequest {
+  constructor(readonly messageName: string) {}
+}
+
+const NOT_READ = Object.freeze({});
+
+function messageName(method: MethodDefinition<unknown, unknown>): string {
+  const type = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name;
+  return type ?? 'request';
+}
+
+export function serverServiceDefinition(generic: ServiceDefinition, implemented: ReadonlySet<string>): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(generic) as Array<[string, MethodDefinition<unknown, unknown>]>) {
+    if (!implemented.has(name)) {
+      // The bytes are never looked at: the default handler refuses the call. (Not null: grpc-js
+      // takes a falsy message for "no message" and answers that instead.)
+      definition[name] = { ...method, requestDeserialize: () => NOT_READ };
+      continue;
+    }
+    const decode = method.requestDeserialize;
+    // One marker per method: nothing is allocated for a refused message, and nothing of it is kept.
+    const undecodable = new UndecodableRequest(messageName(method));
+    definition[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch {
+          return undecodable;
+        }
+      },
+    };
+  }
+  return definition as ServiceDefinition;
+}
