@@ -63,9 +63,9 @@ export async function startDriver(root: string, configFile: string): Promise<Dri
     return addService.call(this, definition, implementation);
   };
   const listen = HttpServer.prototype.listen;
-  let httpServer: HttpServer | undefined;
+  const httpServers: HttpServer[] = [];
   HttpServer.prototype.listen = function (this: HttpServer, ...args: unknown[]) {
-    httpServer = this;
+    httpServers.push(this);
     return (listen as (...a: unknown[]) => HttpServer).apply(this, args);
   } as typeof listen;
 
@@ -76,6 +76,7 @@ export async function startDriver(root: string, configFile: string): Promise<Dri
   await app.start();
   GrpcServer.prototype.addService = addService;
   HttpServer.prototype.listen = listen;
+  const [httpServer] = httpServers;
   if (!registered || !httpServer) throw new Error('the app registered no proxy service or HTTP server');
   const { definition, implementation } = registered;
   const onRequest = httpServer.listeners('request')[0] as RequestListener;

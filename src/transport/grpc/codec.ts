@@ -21,7 +21,7 @@ let root: protobuf.Root | undefined;
 
 function proxyRoot(): protobuf.Root {
   // keepCase: field names as the proto spells them (snake_case), as proto-loader is configured.
-  root ??= protobuf.loadSync(PROTO_FILE, { keepCase: true } as protobuf.IParseOptions).resolveAll();
+  root ??= new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).resolveAll();
   return root;
 }
 
