@@ -21,7 +21,10 @@ let root: protobuf.Root | undefined;
 
 function proxyRoot(): protobuf.Root {
   // keepCase: field names as the proto spells them (snake_case), as proto-loader is configured.
-  root ??= new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).resolveAll();
+  if (!root) {
+    root = new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true });
+    root.resolveAll();
+  }
   return root;
 }
 

@@ -3,9 +3,11 @@
  * does not deserialize with INTERNAL before any handler runs, which would hide bad input behind
  * "server failure". So: implemented methods get a deserializer that turns a decode failure into
  * a marker the handler answers as INVALID_ARGUMENT; methods we do not implement read no bytes at
- * all, so grpc-js' default handler answers UNIMPLEMENTED whatever the payload.
+ * all, so grpc-js' default handler answers UNIMPLEMENTED whatever the payload. Implemented
+ * methods decode and encode with the compiled codecs of codec.ts instead of proto-loader's.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { methodCodec } from './codec.js';
 
 /** What an implemented method's handler receives when the request bytes are not its message. */
 export class UndecodableRequest {
@@ -14,9 +16,11 @@ export class UndecodableRequest {
 
 const NOT_READ = Object.freeze({});
 
-function messageName(method: MethodDefinition<unknown, unknown>): string {
-  const type = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name;
-  return type ?? 'request';
+/** The message name proto-loader records for a method's request or response. */
+function messageName(method: MethodDefinition<unknown, unknown>, side: 'requestType' | 'responseType'): string {
+  const type = (method as unknown as Record<string, { type?: { name?: string } } | undefined>)[side]?.type?.name;
+  if (!type) throw new Error(`proto-loader gave no ${side} for ${method.path}`);
+  return type;
 }
 
 export function serverServiceDefinition(generic: ServiceDefinition, implemented: ReadonlySet<string>): ServiceDefinition {
@@ -28,11 +32,14 @@ export function serverServiceDefinition(generic: ServiceDefinition, implemented:
       definition[name] = { ...method, requestDeserialize: () => NOT_READ };
       continue;
     }
-    const decode = method.requestDeserialize;
+    const requestName = messageName(method, 'requestType');
+    const codec = methodCodec(requestName, messageName(method, 'responseType'));
+    const decode = codec.decodeRequest;
     // One marker per method: nothing is allocated for a refused message, and nothing of it is kept.
-    const undecodable = new UndecodableRequest(messageName(method));
+    const undecodable = new UndecodableRequest(requestName);
     definition[name] = {
       ...method,
+      responseSerialize: codec.encodeResponse as (value: unknown) => Buffer,
       requestDeserialize: (bytes: Buffer) => {
         try {
           return decode(bytes);
