@@ -1,9 +1,11 @@
-/** The hot path's own bookkeeping: decision deadlines and the per-decision metric cells. */
+/** The hot path's own bookkeeping: decision deadlines, the per-decision metric cells and decision cache keys. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { DeadlineQueue } from '../../src/core/deadlines.js';
 import { FastCounter, FastHistogram } from '../../src/telemetry/hot-metrics.js';
+import type { PolicyQuery } from '../../src/policy/engine.js';
+import { cacheKey } from '../../src/policy/decider.js';
 
 describe('DeadlineQueue', () => {
   it('fires an unfinished deadline once and never early; a finished one never fires', async () => {
@@ -56,5 +58,31 @@ describe('FastHistogram and FastCounter', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('cacheKey', () => {
+  const q = (user: string, object: string, roles: string[] = [], action = 'subscribe') => ({ user, roles, action, object });
+  // Pairs a naive join would merge: boundaries moved between user, object and roles.
+  const distinct: Array<[string, PolicyQuery, PolicyQuery]> = [
+    ['user/object boundary', q('ab', 'c'), q('a', 'bc')],
+    ['a length-looking user', q('1:a', 'b'), q('1', ':ab')],
+    ['object/roles boundary', q('u', 'chat:a', ['r']), q('u', 'chat:a1:r')],
+    ['role split', q('u', 'c', ['ab']), q('u', 'c', ['a', 'b'])],
+    ['anonymous vs named', q('', 'c'), q('0:', 'c')],
+    ['action', q('u', 'c', [], 'subscribe'), q('u', 'c', [], 'publish')],
+    // As Redis keys (UTF-8) every lone surrogate would become U+FFFD.
+    ['lone surrogate vs U+FFFD', q('u', 'chat:\uD800'), q('u', 'chat:\uFFFD')],
+    ['two lone surrogates', q('u', 'chat:\uD800'), q('u', 'chat:\uDBFF')],
+  ];
+  for (const [note, a, b] of distinct) {
+    it(`tells apart: ${note}`, () => {
+      assert.notEqual(Buffer.from(cacheKey('v1', a)).toString('hex'), Buffer.from(cacheKey('v1', b)).toString('hex'));
+    });
+  }
+
+  it('changes with the policy version and not with the order of roles', () => {
+    assert.notEqual(cacheKey('v1', q('u', 'c')), cacheKey('v2', q('u', 'c')));
+    assert.equal(cacheKey('v1', q('u', 'c', ['b', 'a'])), cacheKey('v1', q('u', 'c', ['a', 'b'])));
   });
 });
