@@ -16,6 +16,9 @@ import type { HandlerDeps } from '../../src/handlers/handler.js';
 import { subscribeHandler } from '../../src/handlers/subscribe.js';
 import type { PolicyEngine } from '../../src/policy/engine.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
+import type { Decision } from '../../src/core/decision.js';
+import type { AnyResult } from '../../src/core/messages.js';
+import { encodeHttpDecision } from '../../src/transport/http/encode.js';
 
 describe('DeadlineQueue', () => {
   it('fires an unfinished deadline once and never early; a finished one never fires', async () => {
@@ -147,4 +150,22 @@ describe('a subscribe decision held in the in-process cache', () => {
     await dispatch(request('chat:closed'), { transport: 'http' });
     assert.deepEqual(dispatch(request('chat:closed'), { transport: 'http' }), { kind: 'result', result: {} });
   });
+});
+
+describe('encodeHttpDecision', () => {
+  // What Go's encoding/json reads: the same text JSON.stringify gives for the wire object.
+  const cases: Array<[Decision<AnyResult>, unknown]> = [
+    [{ kind: 'result', result: {} }, { result: {} }],
+    [{ kind: 'result', result: { expire_at: 1_700_000_000 } }, { result: { expire_at: 1_700_000_000 } }],
+    [{ kind: 'error', code: 403, message: 'permission denied', temporary: false }, { error: { code: 403, message: 'permission denied' } }],
+    [{ kind: 'error', code: 500, message: 'internal error', temporary: true }, { error: { code: 500, message: 'internal error', temporary: true } }],
+    [{ kind: 'error', code: 429, message: 'quotes " and \\ and \u2028 and ü', temporary: false }, { error: { code: 429, message: 'quotes " and \\ and \u2028 and ü' } }],
+    [{ kind: 'disconnect', code: 4503, reason: 'forbidden' }, { disconnect: { code: 4503, reason: 'forbidden' } }],
+    [{ kind: 'disconnect', code: 4501, reason: 'un"authorized\n' }, { disconnect: { code: 4501, reason: 'un"authorized\n' } }],
+  ];
+  for (const [decision, wire] of cases) {
+    it(`${decision.kind} ${JSON.stringify(wire)}`, () => {
+      assert.equal(encodeHttpDecision(decision, false), JSON.stringify(wire));
+    });
+  }
 });

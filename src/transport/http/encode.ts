@@ -26,16 +26,26 @@ function serialize(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** An allow with nothing in it (subscribe, publish without a lifetime): the most common answer by far. */
+const EMPTY_RESULT = '{"result":{}}';
+
+function hasFields(result: object): boolean {
+  for (const key in result) if (Object.hasOwn(result, key)) return true;
+  return false;
+}
+
+/**
+ * Errors and disconnects have fixed shapes, written as text straight away rather than built as
+ * objects for the generic serializer; the bytes are the same (key order code, message, temporary).
+ */
 export function encodeHttpDecision(decision: Decision<AnyResult>, binary: boolean): string {
   switch (decision.kind) {
     case 'result':
-      return serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) });
+      return hasFields(decision.result) ? serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }) : EMPTY_RESULT;
     case 'error':
-      return serialize({
-        error: { code: decision.code, message: decision.message, ...(decision.temporary ? { temporary: true } : {}) },
-      });
+      return `{"error":{"code":${JSON.stringify(decision.code)},"message":${JSON.stringify(decision.message)}${decision.temporary ? ',"temporary":true' : ''}}}`;
     case 'disconnect':
-      return serialize({ disconnect: { code: decision.code, reason: decision.reason } });
+      return `{"disconnect":{"code":${JSON.stringify(decision.code)},"reason":${JSON.stringify(decision.reason)}}}`;
     default: {
       const unknownKind: never = decision;
       throw new Error(`unknown decision ${JSON.stringify(unknownKind)}`);
