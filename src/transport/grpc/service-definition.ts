@@ -8,6 +8,7 @@
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { methodCodec } from './codec.js';
+import { EMPTY_ALLOW } from './encode.js';
 
 /** What an implemented method's handler receives when the request bytes are not its message. */
 export class UndecodableRequest {
@@ -37,9 +38,11 @@ export function serverServiceDefinition(generic: ServiceDefinition, implemented:
     const decode = codec.decodeRequest;
     // One marker per method: nothing is allocated for a refused message, and nothing of it is kept.
     const undecodable = new UndecodableRequest(requestName);
+    const emptyAllow = codec.encodeResponse(EMPTY_ALLOW);
     definition[name] = {
       ...method,
-      responseSerialize: codec.encodeResponse as (value: unknown) => Buffer,
+      // grpc-js copies the bytes into its frame, so one encoding of the empty allow serves every call.
+      responseSerialize: (value: unknown) => (value === EMPTY_ALLOW ? emptyAllow : codec.encodeResponse(value as Record<string, unknown>)),
       requestDeserialize: (bytes: Buffer) => {
         try {
           return decode(bytes);

@@ -1,7 +1,7 @@
 /** Decisions as the JSON bodies Centrifugo decodes with Go's encoding/json (snake_case keys). */
 import type { Decision } from '../../core/decision.js';
 import type { AnyResult } from '../../core/messages.js';
-import { resultToWire, type BytesEncoding } from '../../core/wire-result.js';
+import { hasWireFields, resultToWire, type BytesEncoding } from '../../core/wire-result.js';
 
 /** Already-serialised JSON text, embedded as is (Centrifugo's bytes fields are raw JSON on HTTP). */
 class RawJson {
@@ -29,11 +29,6 @@ function serialize(value: unknown): string {
 /** An allow with nothing in it (subscribe, publish without a lifetime): the most common answer by far. */
 const EMPTY_RESULT = '{"result":{}}';
 
-function hasFields(result: object): boolean {
-  for (const key in result) if (Object.hasOwn(result, key)) return true;
-  return false;
-}
-
 /**
  * Errors and disconnects have fixed shapes, written as text straight away rather than built as
  * objects for the generic serializer; the bytes are the same (key order code, message, temporary).
@@ -41,7 +36,7 @@ function hasFields(result: object): boolean {
 export function encodeHttpDecision(decision: Decision<AnyResult>, binary: boolean): string {
   switch (decision.kind) {
     case 'result':
-      return hasFields(decision.result) ? serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }) : EMPTY_RESULT;
+      return hasWireFields(decision.result) ? serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }) : EMPTY_RESULT;
     case 'error':
       return `{"error":{"code":${JSON.stringify(decision.code)},"message":${JSON.stringify(decision.message)}${decision.temporary ? ',"temporary":true' : ''}}}`;
     case 'disconnect':
