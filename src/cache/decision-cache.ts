@@ -19,6 +19,12 @@ export interface DecisionCache {
   /** The cached answer for `key`, else `compute()` stored in every tier. */
   /** `trace`: the request's trace context, parent of Redis spans. */
   lookup(key: string, compute: () => boolean, trace?: TraceContext): Promise<CachedDecision>;
+  /**
+   * The in-process tier's answer, synchronously (counted as a memory hit); undefined when it has
+   * none, and then `lookup` is the way (it counts the miss). Lets a cached decision be answered
+   * without a single promise.
+   */
+  peek?(key: string): boolean | undefined;
   close(): Promise<void>;
 }
 
@@ -58,6 +64,12 @@ export class TieredDecisionCache implements DecisionCache {
     this.memory = new LRUCache({ max: options.maxEntries, ttl: this.ttlMs });
     this.redis = options.redis;
     this.counters = options.counters ?? noCounters;
+  }
+
+  peek(key: string): boolean | undefined {
+    const remembered = this.memory.get(key);
+    if (remembered !== undefined) this.counters.count('memory', 'hit');
+    return remembered;
   }
 
   async lookup(key: string, compute: () => boolean, trace?: TraceContext): Promise<CachedDecision> {

@@ -25,7 +25,8 @@ export interface CallInfo {
   readonly signal?: AbortSignal;
 }
 
-export type InstrumentedHandler<E extends EventName> = (request: RequestOf[E], call: CallInfo) => Promise<Decision<AnyResult>>;
+/** A decision the handler knew at once comes back as is, without a promise (transports write it straight away). */
+export type InstrumentedHandler<E extends EventName> = (request: RequestOf[E], call: CallInfo) => Decision<AnyResult> | Promise<Decision<AnyResult>>;
 
 export interface InstrumentDeps {
   readonly log: Logger;
@@ -90,17 +91,31 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     duration.observe(seconds);
     counted.inc();
   };
-  const answer = async (request: RequestOf[E], call: CallInfo, traceContext?: TraceContext): Promise<Decision<AnyResult>> => {
+  const answer = (request: RequestOf[E], call: CallInfo, traceContext?: TraceContext): Decision<AnyResult> | Promise<Decision<AnyResult>> => {
     const started = performance.now();
     deps.metrics.inflightNow[call.transport] += 1;
     // Transports pass a signal only where work can be cancelled (rpc); the rest get one that never fires.
     const ctx: HandlerContext = traceContext
       ? new TracedHandlerContext(log, traceContext, call)
       : { log, signal: call.signal ?? NEVER_ABORTED, traceparent: call.traceparent };
+    let work: Decision<AnyResult> | Promise<Decision<AnyResult>>;
+    try {
+      work = handler(request, ctx) as Decision<AnyResult> | Promise<Decision<AnyResult>>;
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    if (work instanceof Promise) return settle(work, call, ctx, started);
+    // Known at once (an in-process cache hit): nothing to wait for, so no timeout to race.
+    deps.metrics.inflightNow[call.transport] -= 1;
+    record(call.transport, work, (performance.now() - started) / 1000);
+    return work;
+  };
+
+  /** A decision still being worked on: raced against the timeout; a throw or a timeout becomes the failure answer. */
+  const settle = async (work: Promise<Decision<AnyResult>>, call: CallInfo, ctx: HandlerContext, started: number): Promise<Decision<AnyResult>> => {
     let deadline: Deadline | undefined;
     let decision: Decision<AnyResult>;
     try {
-      const work = handler(request, ctx) as Promise<Decision<AnyResult>>;
       decision =
         timeoutMs === undefined
           ? await work

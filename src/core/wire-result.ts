@@ -34,3 +34,9 @@ export function resultToWire(result: AnyResult, binary: boolean, encoding: Bytes
   }
   return wire;
 }
+
+/** False for a result with no fields at all (`{}`), which both transports answer from a ready-made form. */
+export function hasWireFields(result: object): boolean {
+  for (const key in result) if (Object.hasOwn(result, key)) return true;
+  return false;
+}

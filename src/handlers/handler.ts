@@ -21,7 +21,8 @@ export interface HandlerContext {
   readonly trace?: TraceContext;
 }
 
-export type Handler<E extends EventName> = (request: RequestOf[E], ctx: HandlerContext) => Promise<Decision<ResultOf[E]>>;
+/** A decision known at once (an in-process cache hit) may be returned as is, without a promise. */
+export type Handler<E extends EventName> = (request: RequestOf[E], ctx: HandlerContext) => Decision<ResultOf[E]> | Promise<Decision<ResultOf[E]>>;
 
 export interface HandlerDeps {
   readonly config: Config;

@@ -1,5 +1,5 @@
 import { allow, fail } from '../core/decision.js';
-import { channelAllowed } from './channel-access.js';
+import { channelAllowed, channelAllowedNow } from './channel-access.js';
 import { unixSeconds, type Handler, type HandlerDeps } from './handler.js';
 
 /**
@@ -10,8 +10,12 @@ import { unixSeconds, type Handler, type HandlerDeps } from './handler.js';
  */
 export function subscribeHandler(deps: HandlerDeps): Handler<'subscribe'> {
   const lifetime = deps.config.auth.subscription_lifetime;
-  return async (request, ctx) => {
-    if (!(await channelAllowed(deps, request, 'subscribe', ctx))) return fail(deps.config.codes.permission_denied);
-    return allow(lifetime > 0 ? { expire_at: unixSeconds(deps.now() + lifetime) } : {});
+  const answer = (allowed: boolean) =>
+    allowed ? allow(lifetime > 0 ? { expire_at: unixSeconds(deps.now() + lifetime) } : {}) : fail(deps.config.codes.permission_denied);
+  // A decision in the in-process cache is answered synchronously; a traced request takes the
+  // async path, which records the cache tier and policy version on its span.
+  return (request, ctx) => {
+    const known = ctx.trace ? undefined : channelAllowedNow(deps, request, 'subscribe');
+    return known === undefined ? channelAllowed(deps, request, 'subscribe', ctx).then(answer) : answer(known);
   };
 }

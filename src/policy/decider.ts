@@ -34,6 +34,8 @@ export interface DeciderOptions {
 /** What handlers ask; PolicyDecider is the implementation (tests may replace it). */
 export interface Decider {
   decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict>;
+  /** The verdict when the in-process cache tier holds it, synchronously (untraced requests); undefined: ask decide(). */
+  decideNow?(query: PolicyQuery): Verdict | undefined;
 }
 
 export class PolicyDecider implements Decider {
@@ -68,6 +70,17 @@ export class PolicyDecider implements Decider {
     const evaluate = trace ? () => evaluateInSpan(engine, query, trace) : () => engine.decide(query);
     const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate, trace);
     if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier, ...this.answers(trace, query.action, policyAllowed) });
+    return this.verdict(query, engine, policyAllowed, tier, trace);
+  }
+
+  decideNow(query: PolicyQuery): Verdict | undefined {
+    const engine = this.engines.current();
+    const policyAllowed = this.cache.peek?.(cacheKey(engine.version, query));
+    return policyAllowed === undefined ? undefined : this.verdict(query, engine, policyAllowed, 'memory');
+  }
+
+  /** What every answer does once the policy's answer is known: decision log, candidate comparison, shadow mode. */
+  private verdict(query: PolicyQuery, engine: PolicyEngine, policyAllowed: boolean, tier: CacheTier, trace?: TraceContext): Verdict {
     const shadow = this.options.mode === 'shadow';
     this.options.decisionLog?.record(query, policyAllowed, engine, shadow, trace);
     const candidate = this.options.candidate;

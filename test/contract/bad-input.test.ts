@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ROOT, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
 
@@ -113,6 +113,79 @@ describe('bad input over GRPC', () => {
     const ok = await h.call('Subscribe', { client: 'c', user: '56', channel: 'chat:a', meta: Buffer.from('{"roles":["role:member"]}') }, auth);
     assert.deepEqual(ok, { result: {} });
   });
+
+  /** Raw bytes on a method's path, as a caller that does not speak the proto would send them. */
+  const rawCall = (method: string, bytes: Buffer, metadata: Record<string, string>, kind: 'unary' | 'serverStream' | 'bidi' = 'unary') => {
+    const md = new Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+    const path = `/centrifugal.centrifugo.proxy.CentrifugoProxy/${method}`;
+    const same = (b: Buffer) => b;
+    return new Promise<{ code: number; details: string }>((resolve, reject) => {
+      const settle = (err: ServiceError | null) => (err ? resolve({ code: err.code, details: err.details }) : reject(new Error('expected an error status')));
+      if (kind === 'unary') {
+        h.grpc.makeUnaryRequest(path, same, same, bytes, md, (err: ServiceError | null) => settle(err));
+        return;
+      }
+      const stream = kind === 'serverStream' ? h.grpc.makeServerStreamRequest(path, same, same, bytes, md) : h.grpc.makeBidiStreamRequest(path, same, same, md);
+      if (kind === 'bidi') (stream as ClientDuplexStream<Buffer, Buffer>).write(bytes);
+      stream.on('data', () => reject(new Error('expected no message')));
+      stream.on('error', (err: ServiceError) => settle(err));
+    });
+  };
+  // A length-delimited field 1 whose 3 bytes of varint length run past the end: no proto message.
+  const JUNK = Buffer.from([0xff, 0xff, 0xff]);
+
+  // Centrifugo's own request message of each method we implement.
+  const implemented: Array<[string, string]> = [
+    ['Connect', 'ConnectRequest'],
+    ['Refresh', 'RefreshRequest'],
+    ['Subscribe', 'SubscribeRequest'],
+    ['Publish', 'PublishRequest'],
+    ['RPC', 'RPCRequest'],
+    ['SubRefresh', 'SubRefreshRequest'],
+  ];
+  for (const [method, message] of implemented) {
+    it(`${method}: bytes that are not a ${message} are INVALID_ARGUMENT`, async () => {
+      assert.deepEqual(await rawCall(method, JUNK, auth), { code: 3, details: `request is not a valid ${message} message` });
+    });
+  }
+
+  it('undecodable bytes without the caller secret are UNAUTHENTICATED, not INVALID_ARGUMENT', async () => {
+    assert.deepEqual(await rawCall('Subscribe', JUNK, {}), { code: 16, details: 'caller authentication failed' });
+  });
+
+  it('an undecodable request is counted as rejected INVALID_ARGUMENT', async () => {
+    const counted = async () => {
+      const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
+      return Number(/cpp_rejected_requests_total\{transport="grpc",reason="INVALID_ARGUMENT"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await counted();
+    await rawCall('Publish', JUNK, auth);
+    assert.equal(await counted(), before + 1);
+  });
+
+  const unimplemented: Array<[string, 'unary' | 'serverStream' | 'bidi']> = [
+    ['SubscribeUnidirectional', 'serverStream'],
+    ['SubscribeBidirectional', 'bidi'],
+    ['NotifyCacheEmpty', 'unary'],
+    ['NotifyChannelState', 'unary'],
+    ['MapPublish', 'unary'],
+    ['MapRemove', 'unary'],
+    ['SharedPollRefresh', 'unary'],
+  ];
+  for (const [method, kind] of unimplemented) {
+    for (const [note, bytes] of [
+      ['junk', JUNK],
+      ['an empty message', Buffer.alloc(0)],
+    ] as const) {
+      it(`${method} (not implemented) answers UNIMPLEMENTED to ${note}`, async () => {
+        assert.deepEqual(await rawCall(method, bytes, auth, kind), {
+          code: 12,
+          details: `The server does not implement the method ${method}`,
+        });
+      });
+    }
+  }
 
   it('grpc.health.v1.Health reports SERVING', async () => {
     const definition = loadSync(`${ROOT}/node_modules/grpc-health-check/proto/health/v1/health.proto`, { keepCase: true, enums: String });

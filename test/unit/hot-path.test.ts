@@ -1,9 +1,24 @@
-/** The hot path's own bookkeeping: decision deadlines and the per-decision metric cells. */
+/**
+ * The hot path's own bookkeeping: decision deadlines, the per-decision metric cells, decision
+ * cache keys, and the synchronous answer of a decision held in the in-process cache.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { DeadlineQueue } from '../../src/core/deadlines.js';
 import { FastCounter, FastHistogram } from '../../src/telemetry/hot-metrics.js';
+import type { PolicyQuery } from '../../src/policy/engine.js';
+import { cacheKey, PolicyDecider } from '../../src/policy/decider.js';
+import pino from 'pino';
+import { TieredDecisionCache } from '../../src/cache/decision-cache.js';
+import { instrument } from '../../src/core/instrument.js';
+import type { HandlerDeps } from '../../src/handlers/handler.js';
+import { subscribeHandler } from '../../src/handlers/subscribe.js';
+import type { PolicyEngine } from '../../src/policy/engine.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import type { Decision } from '../../src/core/decision.js';
+import type { AnyResult } from '../../src/core/messages.js';
+import { encodeHttpDecision } from '../../src/transport/http/encode.js';
 
 describe('DeadlineQueue', () => {
   it('fires an unfinished deadline once and never early; a finished one never fires', async () => {
@@ -57,4 +72,100 @@ describe('FastHistogram and FastCounter', () => {
       ].join('\n'),
     );
   });
+});
+
+describe('cacheKey', () => {
+  const q = (user: string, object: string, roles: string[] = [], action = 'subscribe') => ({ user, roles, action, object });
+  // Pairs a naive join would merge: boundaries moved between user, object and roles.
+  const distinct: Array<[string, PolicyQuery, PolicyQuery]> = [
+    ['user/object boundary', q('ab', 'c'), q('a', 'bc')],
+    ['a length-looking user', q('1:a', 'b'), q('1', ':ab')],
+    ['object/roles boundary', q('u', 'chat:a', ['r']), q('u', 'chat:a1:r')],
+    ['role split', q('u', 'c', ['ab']), q('u', 'c', ['a', 'b'])],
+    ['anonymous vs named', q('', 'c'), q('0:', 'c')],
+    ['action', q('u', 'c', [], 'subscribe'), q('u', 'c', [], 'publish')],
+    // As Redis keys (UTF-8) every lone surrogate would become U+FFFD.
+    ['lone surrogate vs U+FFFD', q('u', 'chat:\uD800'), q('u', 'chat:\uFFFD')],
+    ['two lone surrogates', q('u', 'chat:\uD800'), q('u', 'chat:\uDBFF')],
+  ];
+  for (const [note, a, b] of distinct) {
+    it(`tells apart: ${note}`, () => {
+      assert.notEqual(Buffer.from(cacheKey('v1', a)).toString('hex'), Buffer.from(cacheKey('v1', b)).toString('hex'));
+    });
+  }
+
+  it('changes with the policy version and not with the order of roles', () => {
+    assert.notEqual(cacheKey('v1', q('u', 'c')), cacheKey('v2', q('u', 'c')));
+    assert.equal(cacheKey('v1', q('u', 'c', ['b', 'a'])), cacheKey('v1', q('u', 'c', ['a', 'b'])));
+  });
+});
+
+describe('a subscribe decision held in the in-process cache', () => {
+  const DENIED = { code: 403, message: 'permission denied' };
+  const build = (mode: 'enforce' | 'shadow' = 'enforce') => {
+    let evaluations = 0;
+    const engine = {
+      version: 'v1',
+      evaluator: 'test',
+      decide: (q: { object: string }) => (evaluations++, q.object === 'chat:open'),
+    } as unknown as PolicyEngine;
+    const counted: string[] = [];
+    const cache = new TieredDecisionCache({ maxEntries: 100, ttlMs: 60_000, counters: { count: (tier, result) => counted.push(`${tier} ${result}`) } });
+    const decider = new PolicyDecider({ current: () => engine }, cache, { mode });
+    const deps = { config: { auth: { subscription_lifetime: 0 }, codes: { permission_denied: DENIED } }, decider, now: () => 0 } as unknown as HandlerDeps;
+    const metrics = new Metrics();
+    const dispatch = instrument('subscribe', subscribeHandler(deps), {
+      log: pino({ level: 'silent' }),
+      metrics,
+      failureAnswer: () => ({ grace: false, answer: () => ({ kind: 'error', code: 500, message: 'internal', temporary: true }) }),
+      timeoutMs: () => 900,
+    });
+    return { dispatch, metrics, counted, evaluations: () => evaluations };
+  };
+  const request = (channel: string) => ({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', binary: false, headers: new Map(), user: '56', channel }) as never;
+
+  it('is answered synchronously, with the answer the async path gave and every metric counted', async () => {
+    const { dispatch, metrics, counted, evaluations } = build();
+    for (const [channel, expected] of [
+      ['chat:open', { kind: 'result', result: {} }],
+      ['chat:closed', { kind: 'error', ...DENIED, temporary: false }],
+    ] as const) {
+      const first = dispatch(request(channel), { transport: 'http' });
+      assert.ok(first instanceof Promise, 'a miss is worked on asynchronously');
+      assert.deepEqual(await first, expected);
+      const second = dispatch(request(channel), { transport: 'grpc' });
+      assert.ok(!(second instanceof Promise), 'a hit is answered without a promise');
+      assert.deepEqual(second, expected);
+    }
+    assert.equal(evaluations(), 2);
+    assert.deepEqual(counted, ['memory miss', 'memory hit', 'memory miss', 'memory hit']);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /cpp_decisions_total\{event="subscribe",decision="result",code=""\} 2/);
+    assert.match(text, /cpp_decisions_total\{event="subscribe",decision="error",code="403"\} 2/);
+    assert.match(text, /cpp_request_duration_seconds_count\{event="subscribe",transport="grpc",decision="result"\} 1/);
+  });
+
+  it('follows shadow mode: a denied channel is let through from the cache too', async () => {
+    const { dispatch } = build('shadow');
+    await dispatch(request('chat:closed'), { transport: 'http' });
+    assert.deepEqual(dispatch(request('chat:closed'), { transport: 'http' }), { kind: 'result', result: {} });
+  });
+});
+
+describe('encodeHttpDecision', () => {
+  // What Go's encoding/json reads: the same text JSON.stringify gives for the wire object.
+  const cases: Array<[Decision<AnyResult>, unknown]> = [
+    [{ kind: 'result', result: {} }, { result: {} }],
+    [{ kind: 'result', result: { expire_at: 1_700_000_000 } }, { result: { expire_at: 1_700_000_000 } }],
+    [{ kind: 'error', code: 403, message: 'permission denied', temporary: false }, { error: { code: 403, message: 'permission denied' } }],
+    [{ kind: 'error', code: 500, message: 'internal error', temporary: true }, { error: { code: 500, message: 'internal error', temporary: true } }],
+    [{ kind: 'error', code: 429, message: 'quotes " and \\ and \u2028 and ü', temporary: false }, { error: { code: 429, message: 'quotes " and \\ and \u2028 and ü' } }],
+    [{ kind: 'disconnect', code: 4503, reason: 'forbidden' }, { disconnect: { code: 4503, reason: 'forbidden' } }],
+    [{ kind: 'disconnect', code: 4501, reason: 'un"authorized\n' }, { disconnect: { code: 4501, reason: 'un"authorized\n' } }],
+  ];
+  for (const [decision, wire] of cases) {
+    it(`${decision.kind} ${JSON.stringify(wire)}`, () => {
+      assert.equal(encodeHttpDecision(decision, false), JSON.stringify(wire));
+    });
+  }
 });

@@ -1,20 +1,26 @@
 /** Decisions as CentrifugoProxy response messages (proto-loader plain objects). */
 import type { Decision } from '../../core/decision.js';
 import type { AnyResult } from '../../core/messages.js';
-import { resultToWire, type BytesEncoding } from '../../core/wire-result.js';
+import { hasWireFields, resultToWire, type BytesEncoding } from '../../core/wire-result.js';
 
 const protoBytes: BytesEncoding = {
   payload: (bytes) => bytes,
   meta: (meta) => Buffer.from(JSON.stringify(meta)),
 };
 
-export function encodeGrpcDecision(decision: Decision<AnyResult>, binary: boolean): Record<string, unknown> {
+/**
+ * An allow with nothing in it, the most common answer: one shared object, whose encoding the
+ * server keeps ready (service-definition.ts) instead of encoding it per call.
+ */
+export const EMPTY_ALLOW: Readonly<Record<string, unknown>> = Object.freeze({ result: Object.freeze({}) });
+
+export function encodeGrpcDecision(decision: Decision<AnyResult>, binary: boolean): Readonly<Record<string, unknown>> {
   switch (decision.kind) {
     case 'result':
-      return { result: resultToWire(decision.result, binary, protoBytes) };
+      return hasWireFields(decision.result) ? { result: resultToWire(decision.result, binary, protoBytes) } : EMPTY_ALLOW;
     case 'error':
       // Proto3 scalars at their default are left out, as Centrifugo's own Go encoder does.
-      return { error: { code: decision.code, message: decision.message, ...(decision.temporary ? { temporary: true } : {}) } };
+      return { error: decision.temporary ? { code: decision.code, message: decision.message, temporary: true } : { code: decision.code, message: decision.message } };
     case 'disconnect':
       return { disconnect: { code: decision.code, reason: decision.reason } };
     default: {

@@ -17,6 +17,7 @@ import type { Dispatcher } from '../dispatcher.js';
 import type { Drainable } from '../drain.js';
 import { encodeGrpcDecision } from './encode.js';
 import { proxyServiceClient, SERVICE_NAME } from './proto.js';
+import { serverServiceDefinition, UndecodableRequest } from './service-definition.js';
 
 export interface GrpcServerDeps {
   readonly dispatcher: Dispatcher;
@@ -102,12 +103,27 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
   const implementation: UntypedServiceImplementation = {};
   for (const route of EVENT_ROUTES) {
     const handler = deps.dispatcher[route.event];
-    implementation[route.grpcMethod] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
-      const answer = async () => {
+    const refuse = (err: unknown, callback: sendUnaryData<unknown>) => {
+      if (err instanceof GrpcRefusal) {
+        deps.metrics.badRequests.inc({ transport: 'grpc', reason: status[err.code] ?? String(err.code) });
+        deps.refusals?.warn(`grpc ${err.code}`, { transport: 'grpc', status: status[err.code], reason: err.message, event: route.event }, 'refused a request that is not a valid proxy request');
+        callback({ code: err.code, details: err.message });
+      } else {
+        deps.log.error({ err }, 'grpc proxy method failed');
+        callback({ code: status.INTERNAL, details: 'internal error' });
+      }
+    };
+    implementation[route.grpcMethod] = (call: ServerUnaryCall<Record<string, unknown> | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) => {
+      // Synchronous up to the handler: a decision known at once (an in-process cache hit) is
+      // answered without a promise; one still being worked on is answered when it settles.
+      let binary: boolean;
+      let decision;
+      try {
         if (!deps.callerOk(firstValue(call.metadata, deps.callerHeader))) {
           throw new GrpcRefusal(status.UNAUTHENTICATED, 'caller authentication failed');
         }
         const fields = call.request;
+        if (fields instanceof UndecodableRequest) throw new GrpcRefusal(status.INVALID_ARGUMENT, `request is not a valid ${fields.messageName} message`);
         const data = Buffer.isBuffer(fields.data) && fields.data.length > 0 ? fields.data : undefined;
         let request;
         try {
@@ -116,30 +132,28 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
           if (err instanceof BadRequestError) throw new GrpcRefusal(status.INVALID_ARGUMENT, err.message);
           throw err;
         }
-        const decision = await handler(request as never, {
+        binary = request.binary;
+        decision = handler(request as never, {
           transport: 'grpc',
           traceparent: firstValue(call.metadata, 'traceparent'),
           signal: route.event === 'rpc' ? abortOnCancel(call) : undefined,
         });
-        return encodeGrpcDecision(decision, request.binary);
-      };
-      answer().then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          if (err instanceof GrpcRefusal) {
-            deps.metrics.badRequests.inc({ transport: 'grpc', reason: status[err.code] ?? String(err.code) });
-            deps.refusals?.warn(`grpc ${err.code}`, { transport: 'grpc', status: status[err.code], reason: err.message, event: route.event }, 'refused a request that is not a valid proxy request');
-            callback({ code: err.code, details: err.message });
-          } else {
-            deps.log.error({ err }, 'grpc proxy method failed');
-            callback({ code: status.INTERNAL, details: 'internal error' });
-          }
-        },
+        if (!(decision instanceof Promise)) {
+          callback(null, encodeGrpcDecision(decision, binary));
+          return;
+        }
+      } catch (err) {
+        refuse(err, callback);
+        return;
+      }
+      decision.then(
+        (settled) => callback(null, encodeGrpcDecision(settled, binary)),
+        (err: unknown) => refuse(err, callback),
       );
     };
   }
   // Methods we do not implement (streams, PRO hooks, maps) answer UNIMPLEMENTED through grpc-js.
-  server.addService(proxyServiceClient().service, implementation);
+  server.addService(serverServiceDefinition(proxyServiceClient().service, new Set(Object.keys(implementation))), implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   return { server, health };

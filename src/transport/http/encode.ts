@@ -1,7 +1,7 @@
 /** Decisions as the JSON bodies Centrifugo decodes with Go's encoding/json (snake_case keys). */
 import type { Decision } from '../../core/decision.js';
 import type { AnyResult } from '../../core/messages.js';
-import { resultToWire, type BytesEncoding } from '../../core/wire-result.js';
+import { hasWireFields, resultToWire, type BytesEncoding } from '../../core/wire-result.js';
 
 /** Already-serialised JSON text, embedded as is (Centrifugo's bytes fields are raw JSON on HTTP). */
 class RawJson {
@@ -26,16 +26,21 @@ function serialize(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** An allow with nothing in it (subscribe, publish without a lifetime): the most common answer by far. */
+const EMPTY_RESULT = '{"result":{}}';
+
+/**
+ * Errors and disconnects have fixed shapes, written as text straight away rather than built as
+ * objects for the generic serializer; the bytes are the same (key order code, message, temporary).
+ */
 export function encodeHttpDecision(decision: Decision<AnyResult>, binary: boolean): string {
   switch (decision.kind) {
     case 'result':
-      return serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) });
+      return hasWireFields(decision.result) ? serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }) : EMPTY_RESULT;
     case 'error':
-      return serialize({
-        error: { code: decision.code, message: decision.message, ...(decision.temporary ? { temporary: true } : {}) },
-      });
+      return `{"error":{"code":${JSON.stringify(decision.code)},"message":${JSON.stringify(decision.message)}${decision.temporary ? ',"temporary":true' : ''}}}`;
     case 'disconnect':
-      return serialize({ disconnect: { code: decision.code, reason: decision.reason } });
+      return `{"disconnect":{"code":${JSON.stringify(decision.code)},"reason":${JSON.stringify(decision.reason)}}}`;
     default: {
       const unknownKind: never = decision;
       throw new Error(`unknown decision ${JSON.stringify(unknownKind)}`);
