@@ -27,24 +27,78 @@ function subjectCovered(denySubject: string, allowSubject: string, graph: RoleGr
   return undefined;
 }
 
+/**
+ * The deny lines of one (action, subject), indexed by what `covers` needs, so each allow looks up
+ * its few candidates instead of scanning every deny (a 100k-line policy has ~50k of each: the
+ * pairwise scan took minutes and ran on every reload).
+ */
+interface DenyBucket {
+  readonly exact: Map<string, number[]>;
+  readonly prefixes: Map<string, number[]>;
+  readonly allStars: number[];
+}
+
+function indexDenies(rules: readonly PolicyRule[]): Map<string, DenyBucket> {
+  const buckets = new Map<string, DenyBucket>();
+  rules.forEach((rule, index) => {
+    if (rule.ptype !== 'p' || rule.values[3] !== 'deny') return;
+    const [subject = '', pattern = '', action = ''] = rule.values;
+    const key = `${action}\u0000${subject}`;
+    let bucket = buckets.get(key);
+    if (!bucket) buckets.set(key, (bucket = { exact: new Map(), prefixes: new Map(), allStars: [] }));
+    const push = (map: Map<string, number[]>, k: string) => map.set(k, [...(map.get(k) ?? []), index]);
+    if (/^\*+$/.test(pattern)) bucket.allStars.push(index);
+    else {
+      push(bucket.exact, pattern);
+      if (pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('{user}')) push(bucket.prefixes, pattern.slice(0, -1));
+    }
+  });
+  return buckets;
+}
+
+/** Indexes (into rules) of the denies of `bucket` whose pattern may cover `pattern`. */
+function candidates(bucket: DenyBucket, pattern: string): number[] {
+  const found = [...bucket.allStars, ...(bucket.exact.get(pattern) ?? [])];
+  for (let length = 0; length <= pattern.length; length++) found.push(...(bucket.prefixes.get(pattern.slice(0, length)) ?? []));
+  return found;
+}
+
 export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph): Array<{ rule: PolicyRule; message: string }> {
   const found: Array<{ rule: PolicyRule; message: string }> = [];
-  const denies = rules.filter((r) => r.ptype === 'p' && r.values[3] === 'deny');
+  const buckets = indexDenies(rules);
+  if (buckets.size === 0) return found;
+  const reachable = new Map<string, string[]>();
+  const denySubjectsFor = (subject: string): string[] => {
+    let names = reachable.get(subject);
+    if (!names) {
+      const set = graph.closure(subject);
+      if (subject !== ANONYMOUS_ROLE) set.add(AUTHENTICATED_ROLE);
+      reachable.set(subject, (names = [...set]));
+    }
+    return names;
+  };
   for (const allow of rules) {
     if (allow.ptype !== 'p' || allow.values[3] !== 'allow') continue;
     const [subject = '', pattern = '', action] = allow.values;
-    for (const deny of denies) {
-      const [denySubject = '', denyPattern = '', denyAction] = deny.values;
-      if (denyAction !== action || !covers(denyPattern, pattern)) continue;
-      const how = subjectCovered(denySubject, subject, graph);
-      if (!how) continue;
-      const message =
-        how === 'the same subject'
-          ? `this allow never takes effect: ${where(deny)} denies the same subject and action for every object it matches`
-          : `this allow never takes effect: ${where(deny)} denies ${how} the same action for every object it matches`;
-      found.push({ rule: allow, message });
-      break;
+    // The deny that decides the message is the first in file order, as a plain scan would find.
+    let first: { deny: PolicyRule; how: string; index: number } | undefined;
+    for (const denySubject of denySubjectsFor(subject)) {
+      const bucket = buckets.get(`${action}\u0000${denySubject}`);
+      if (!bucket) continue;
+      for (const index of candidates(bucket, pattern)) {
+        if (first && first.index <= index) continue;
+        const deny = rules[index]!;
+        if (!covers(deny.values[1] ?? '', pattern)) continue;
+        const how = subjectCovered(denySubject, subject, graph);
+        if (how) first = { deny, how, index };
+      }
     }
+    if (!first) continue;
+    const message =
+      first.how === 'the same subject'
+        ? `this allow never takes effect: ${where(first.deny)} denies the same subject and action for every object it matches`
+        : `this allow never takes effect: ${where(first.deny)} denies ${first.how} the same action for every object it matches`;
+    found.push({ rule: allow, message });
   }
   return found;
 }
