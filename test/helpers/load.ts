@@ -105,12 +105,15 @@ export interface LoadOptions {
   readonly request: (i: number) => Promise<Outcome>;
   /** Called once when request i is about to be sent (faults are injected here, by count, not by clock). */
   readonly at?: (i: number) => void | Promise<void>;
+  /** Checked before each request: true stops sending (the requests in flight still count). */
+  readonly stop?: () => boolean;
 }
 
 /** Runs `total` requests with `concurrency` in flight and counts the outcomes; prints one JSON line. */
 export async function runLoad(name: string, opts: LoadOptions): Promise<LoadReport> {
   const started = performance.now();
   let next = 0;
+  let sent = 0;
   let failed = 0;
   let wrong = 0;
   const examples: string[] = [];
@@ -118,6 +121,8 @@ export async function runLoad(name: string, opts: LoadOptions): Promise<LoadRepo
     while (next < opts.total) {
       const i = next++;
       await opts.at?.(i);
+      if (opts.stop?.()) return;
+      sent += 1;
       const outcome = await opts.request(i);
       if (outcome === 'ok') continue;
       if (outcome.startsWith('failed')) failed += 1;
@@ -126,7 +131,7 @@ export async function runLoad(name: string, opts: LoadOptions): Promise<LoadRepo
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
-  const report = { name, sent: opts.total, failed, wrong, examples, ms: Math.round(performance.now() - started) };
+  const report = { name, sent, failed, wrong, examples, ms: Math.round(performance.now() - started) };
   console.log(JSON.stringify({ fault: name, sent: report.sent, failed, wrong, ms: report.ms }));
   return report;
 }
