@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
 import { ROOT, startHarness, type Harness } from '../helpers/harness.js';
-import { loadClient, mixed, runLoad, type LoadClient } from '../helpers/load.js';
+import { loadClient, mixed, runLoad, warmUp, type LoadClient } from '../helpers/load.js';
 import { trafficCase, trafficConfigYaml } from '../helpers/traffic.js';
 
 async function reloads(h: Harness, result: string): Promise<number> {
@@ -46,6 +46,7 @@ policy: { model: ${dir}/model.conf, policy: ${dir}/policy.csv, tests: ${dir}/tes
 log: { level: silent }
 ${trafficConfigYaml(upstream.url)}`);
     client = loadClient(Number(new URL(h.httpUrl).port), h.grpcPort);
+    await warmUp(client, (i) => trafficCase(10_000 + i));
   });
   after(async () => {
     client?.close();

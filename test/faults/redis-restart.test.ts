@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { ROOT } from '../helpers/harness.js';
-import { loadClient, mixed, runLoad } from '../helpers/load.js';
+import { loadClient, mixed, runLoad, warmUp } from '../helpers/load.js';
 import { redisClient, startThrowawayRedis, uniquePrefix } from '../helpers/redis.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 import { trafficCase, trafficConfigYaml } from '../helpers/traffic.js';
@@ -44,6 +44,7 @@ ${trafficConfigYaml(upstream.url)}`);
 
     // Users repeat (300 of them) so Redis holds decisions and verified tokens to be hit.
     const send = mixed(client, (i) => trafficCase(i, 300));
+    await warmUp(client, (i) => trafficCase(10_000 + i));
     const report = await runLoad('Redis killed and restarted', {
       total: 2400,
       concurrency: 16,

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { ROOT } from '../helpers/harness.js';
-import { loadClient, mixed, runLoad } from '../helpers/load.js';
+import { loadClient, mixed, runLoad, warmUp } from '../helpers/load.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 import { trafficCase, trafficConfigYaml } from '../helpers/traffic.js';
 
@@ -36,6 +36,7 @@ ${trafficConfigYaml(upstream.url)}`);
     let answered = 0;
     let inFlightAtSignal = 0;
     const send = mixed(client, (i) => trafficCase(i));
+    await warmUp(client, (i) => trafficCase(10_000 + i));
     const report = await runLoad('SIGTERM under load', {
       total: 2000,
       concurrency: 32,

@@ -162,6 +162,9 @@ function judge(s: Sample, status: number, body: string): string | undefined {
     return 'an answer that is not JSON';
   }
   if (status === 200 && s.event === 'connect' && 'result' in parsed && !s.body.includes(VALID_TOKEN)) return 'a connect allowed without a valid token';
+  // A decision of 500 (internal error) is a 5xx too, only wrapped in a 200.
+  const decisionCode = (parsed.error as { code?: number } | undefined)?.code;
+  if (status === 200 && decisionCode !== undefined && decisionCode >= 500) return `a decision with error ${decisionCode}`;
   if ('invariants' in s.expect) return undefined;
   if (status !== s.expect.status) return `status ${status}, expected ${s.expect.status}`;
   if (s.expect.body !== undefined && body !== s.expect.body) return `body ${body.slice(0, 200)}, expected ${s.expect.body}`;

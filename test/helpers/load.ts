@@ -139,3 +139,12 @@ export async function runLoad(name: string, opts: LoadOptions): Promise<LoadRepo
 /** Request i of a traffic mix, alternating transports. */
 export const mixed = (client: LoadClient, caseAt: (i: number) => TrafficCase) => (i: number): Promise<Outcome> =>
   client.send(caseAt(i), i % 2 === 0 ? 'http' : 'grpc');
+
+/**
+ * One request of every shape over both transports, answers not counted: the first requests of a
+ * fresh process compile code and open connections, and on a loaded machine can pass the
+ * decision timeout — a cold start, not the fault under test.
+ */
+export async function warmUp(client: LoadClient, caseAt: (i: number) => TrafficCase, shapes = 14): Promise<void> {
+  for (let i = 0; i < shapes; i++) await Promise.all([client.send(caseAt(i), 'http'), client.send(caseAt(i), 'grpc')]);
+}
