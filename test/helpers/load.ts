@@ -11,7 +11,7 @@ import type { TrafficCase, TrafficEvent } from './traffic.js';
 
 export type Transport = 'http' | 'grpc';
 
-/** 'ok', or why not: `failed: ...` (no usable answer) or `wrong: ...` (an answer, not the expected one). */
+/** 'ok', or why not: `failed: ...` (no usable answer, or error 500) or `wrong: ...` (another decision than the expected one). */
 export type Outcome = 'ok' | `failed: ${string}` | `wrong: ${string}`;
 
 export interface LoadReport {
@@ -23,6 +23,12 @@ export interface LoadReport {
   readonly examples: string[];
   readonly ms: number;
 }
+
+/**
+ * The answer when no decision could be made in time (server.decision_timeout) or a bug threw:
+ * no decision at all, so a failure, not a wrong decision.
+ */
+const INTERNAL_ERROR = '{"error":{"code":500,"message":"internal error","temporary":true}}';
 
 const GRPC_METHOD: Record<TrafficEvent, string> = { connect: 'Connect', subscribe: 'Subscribe', publish: 'Publish', rpc: 'RPC' };
 
@@ -82,10 +88,12 @@ export function loadClient(httpPort: number, grpcPort: number, opts: { timeoutMs
         if (transport === 'http') {
           const res = await http(c.event, c.body);
           if (res.status !== 200) return `failed: http ${res.status} ${res.body}`;
-          return res.body === c.expected ? 'ok' : `wrong: http ${c.event} ${c.body} -> ${res.body}`;
+          if (res.body === c.expected) return 'ok';
+          return res.body === INTERNAL_ERROR ? `failed: http ${c.event} ${res.body}` : `wrong: http ${c.event} ${c.body} -> ${res.body}`;
         }
         const got = await grpcCall(c.event, c.body);
-        return got === canonical(JSON.parse(c.expected)) ? 'ok' : `wrong: grpc ${c.event} ${c.body} -> ${got}`;
+        if (got === canonical(JSON.parse(c.expected))) return 'ok';
+        return got === canonical(JSON.parse(INTERNAL_ERROR)) ? `failed: grpc ${c.event} ${got}` : `wrong: grpc ${c.event} ${c.body} -> ${got}`;
       } catch (err) {
         const e = err as { code?: unknown; message?: string };
         return `failed: ${transport} ${c.event} ${String(e.code ?? '')} ${e.message ?? String(err)}`;
