@@ -114,10 +114,9 @@ const samples = fc.oneof(
     sample('huge string', t.event, json({ ...t.fields, x_huge: ch.repeat(n) }), { status: 200, body: t.expected }),
   ),
   // Invalid UTF-8 inside an ignored string: decoded with replacement characters, the template's answer.
-  fc.tuple(template, fc.constantFrom(...INVALID_UTF8), fc.nat()).map(([t, bad, at]) => {
+  fc.tuple(template, fc.constantFrom(...INVALID_UTF8)).map(([t, bad]) => {
     const [left, right] = JSON.stringify({ x_text: '<>', ...t.fields }).split('<>') as [string, string];
     return sample('invalid utf-8 in a value', t.event, Buffer.concat([Buffer.from(left), bad, Buffer.from(right)]), { status: 200, body: t.expected });
-    void at;
   }),
   // Invalid UTF-8 anywhere: any answer but a 5xx.
   fc.tuple(template, fc.constantFrom(...INVALID_UTF8), fc.nat()).map(([t, bad, at]) => {

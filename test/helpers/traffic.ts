@@ -97,11 +97,3 @@ export function trafficCase(i: number, users = Number.POSITIVE_INFINITY): Traffi
   const shape = SHAPES[i % SHAPES.length] as Shape;
   return shape(i, `u${Number.isFinite(users) ? i % users : i}`);
 }
-
-/** Same mix, restricted to the events given (e.g. no connect when the test has no tokens). */
-export const trafficEvents = (i: number, events: readonly TrafficEvent[]): TrafficCase => {
-  for (let j = i; ; j++) {
-    const c = trafficCase(j);
-    if (events.includes(c.event)) return c;
-  }
-};
