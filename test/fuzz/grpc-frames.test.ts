@@ -46,6 +46,7 @@ const TEMPLATES: readonly Template[] = Array.from({ length: 14 }, (_, i) => traf
   const message = METHODS[method].request.fromObject(jsonToGrpcRequest(c.body));
   return { method, bytes: Buffer.from(METHODS[method].request.encode(message).finish()), expected: sorted(JSON.parse(c.expected)) };
 });
+const BAD_GATEWAY = sorted({ error: { code: 502, message: 'bad gateway', temporary: true } });
 const VALID_TOKEN = Buffer.from(JSON.parse(trafficCase(0).body).data.token as string);
 
 /** A well-formed field with a number no request message uses (Centrifugo adds fields in new versions). */
@@ -141,7 +142,10 @@ describe('fuzz: GRPC request messages', () => {
       const response = METHODS[s.method as Method].response;
       answer = sorted(grpcToJson(response.toObject(response.decode(got.response ?? Buffer.alloc(0)), { longs: Number })));
       if (s.method === 'Connect' && answer.startsWith('{"result"') && !s.bytes.includes(VALID_TOKEN)) return `a connect allowed without a valid token: ${answer}`;
-      if (/^\{"error":\{"code":5\d\d,/.test(answer)) return `a decision with a 5xx error: ${answer}`;
+      // The echo upstream sends a mutated rpc `data` back; when that is no longer JSON, its
+      // answer is not JSON either, and 502 bad gateway is the right decision.
+      const upstreamNotJson = s.method === 'RPC' && answer === BAD_GATEWAY;
+      if (/^\{"error":\{"code":5\d\d,/.test(answer) && !upstreamNotJson) return `a decision with a 5xx error: ${answer}`;
     }
     if ('decodes' in s.expect) return got.code === status.OK || got.code === status.INVALID_ARGUMENT ? undefined : `${status[got.code]} (${got.details})`;
     if (got.code !== s.expect.code) return `${status[got.code]} (${got.details}), expected ${status[s.expect.code]}`;
