@@ -2,7 +2,7 @@
 // a throwaway redis-server when one is on PATH) and that the pinned Centrifugo is installed (when
 // Go is there), then runs every test file with node's runner.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,18 +78,29 @@ const runTmp = mkdtempSync(join(tmpdir(), 'cpp-test-run-'));
 // the timing-sensitive ones (JWKS timeouts, refresh timers) they make those flaky, so they run
 // after them.
 const HEAVY = /(production-install|npm-pack|demo-page|policy-page-browser)\.test\.ts$/;
-const runFiles = (list) =>
+/**
+ * Node flags a test file asks for on its first line, e.g. `// node-flags: --expose-gc` (the
+ * fault suite calls gc()). The runner's per-file processes inherit its flags, so such files run
+ * in a group of their own.
+ */
+const nodeFlags = (file) => /^\/\/ node-flags: (.+)$/m.exec(readFileSync(file, 'utf8').split('\n', 1)[0])?.[1].trim().split(/\s+/) ?? [];
+const runFiles = (list, flags = []) =>
   new Promise((resolve) => {
     if (list.length === 0) return resolve(0);
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...list], {
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', '--test', '--test-reporter=spec', ...list], {
       stdio: 'inherit',
       env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', TMPDIR: runTmp },
     });
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
-const first = await runFiles(files.filter((f) => !HEAVY.test(f)));
-const second = await runFiles(files.filter((f) => HEAVY.test(f)));
-const code = first || second;
+const groups = new Map();
+for (const file of files.filter((f) => !HEAVY.test(f))) {
+  const flags = nodeFlags(file).join(' ');
+  groups.set(flags, [...(groups.get(flags) ?? []), file]);
+}
+let code = 0;
+for (const [flags, list] of groups) code = (await runFiles(list, flags === '' ? [] : flags.split(' '))) || code;
+code = (await runFiles(files.filter((f) => HEAVY.test(f)))) || code;
 redis.stop?.();
 rmSync(runTmp, { recursive: true, force: true });
 process.exit(code);

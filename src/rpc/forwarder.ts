@@ -18,6 +18,7 @@ import type { RpcRequest, RpcResult } from '../core/messages.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { inSpan, traceHeaders, type TraceContext } from '../telemetry/tracing.js';
 import { AttemptSignal } from './attempt-signal.js';
+import { headerJson, headerText } from './header-values.js';
 import { RouteTable, type Route } from './route-table.js';
 
 /** Upstream answers larger than this are refused (Centrifugo has to carry them to a client). */
@@ -169,11 +170,11 @@ export class HttpRpcForwarder implements RpcForwarder {
       if (value !== undefined) headers[name] = value;
     }
     headers['content-type'] = request.binary ? 'application/octet-stream' : 'application/json';
-    headers['x-centrifugo-user'] = request.user;
-    headers['x-centrifugo-client'] = request.client;
-    headers['x-centrifugo-method'] = request.method;
-    headers['x-centrifugo-roles'] = JSON.stringify(roles);
-    if (request.meta !== undefined) headers['x-centrifugo-meta'] = JSON.stringify(request.meta);
+    headers['x-centrifugo-user'] = headerText(request.user);
+    headers['x-centrifugo-client'] = headerText(request.client);
+    headers['x-centrifugo-method'] = headerText(request.method);
+    headers['x-centrifugo-roles'] = headerJson(roles);
+    if (request.meta !== undefined) headers['x-centrifugo-meta'] = headerJson(request.meta);
     // With tracing on, the upstream's parent is our upstream-call span; otherwise Centrifugo's traceparent passes through.
     if (trace) Object.assign(headers, traceHeaders(trace));
     else if (ctx.traceparent) headers.traceparent = ctx.traceparent;

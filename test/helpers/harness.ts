@@ -51,7 +51,7 @@ ${extra}`;
 }
 
 /** A client that shows exactly what is on the wire: absent fields stay absent, bytes stay bytes. */
-function wireClient(): ServiceClientConstructor {
+export function wireClient(): ServiceClientConstructor {
   const definition = loadSync(PROTO_FILE, { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true, bytes: Buffer });
   const root = loadPackageDefinition(definition) as GrpcObject;
   return (((root.centrifugal as GrpcObject).centrifugo as GrpcObject).proxy as GrpcObject).CentrifugoProxy as ServiceClientConstructor;
