@@ -23,6 +23,9 @@ const cases: Array<[string, string, string, boolean]> = [
   ['personal:{user}', 'personal:abc', 'a*', false],
   ['personal:#{user}', 'personal:#42', '42', true],
   ['**', 'x', '56', true],
+  // The empty pattern (policy lines refuse it, a custom model's matcher may still pass one): the empty object only.
+  ['', '', '56', true],
+  ['', 'x', '56', false],
 ];
 
 describe('object patterns', () => {
