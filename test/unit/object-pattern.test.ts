@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileObjectPattern } from '../../src/policy/object-pattern.js';
+import { compileObjectPattern, PatternCache } from '../../src/policy/object-pattern.js';
 
 // [pattern, object, user, expected]
 const cases: Array<[string, string, string, boolean]> = [
@@ -37,5 +37,13 @@ describe('object patterns', () => {
   it('exposes the literal prefix for indexing', () => {
     assert.equal(compileObjectPattern('chat:room-*').literalPrefix, 'chat:room-');
     assert.equal(compileObjectPattern('{user}:x').literalPrefix, '');
+  });
+
+  it('a pattern cache compiles each source once per policy version', () => {
+    const cache = new PatternCache();
+    const first = cache.get('chat:*');
+    assert.equal(cache.get('chat:*'), first);
+    assert.notEqual(cache.get('chat:x*'), first);
+    assert.equal(first.matches('chat:1', 'u'), true);
   });
 });

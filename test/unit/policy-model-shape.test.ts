@@ -24,6 +24,7 @@ const CASES: Array<[string, string, string | null]> = [
   ['a second policy type', DEFAULT_MODEL.replace('p = sub, obj, act, eft', 'p = sub, obj, act, eft\np2 = sub, obj, act, eft'), 'more than one policy type'],
   ['a three-place role definition', DEFAULT_MODEL.replace('g = _, _', 'g = _, _, _'), 'role_definition is not exactly "g = _, _"'],
   ['a second role definition', DEFAULT_MODEL.replace('g = _, _', 'g = _, _\ng2 = _, _'), 'role_definition is not exactly "g = _, _"'],
+  ['only a g2 role definition', DEFAULT_MODEL.replace('g = _, _', 'g2 = _, _'), 'role_definition is not exactly "g = _, _"'],
   ['no role definition', DEFAULT_MODEL.replace(/\[role_definition\][^[]*/, ''), 'role_definition is not exactly "g = _, _"'],
   ['allow-override', DEFAULT_MODEL.replace(' && !some(where (p.eft == deny))', ''), 'policy_effect is not deny-override'],
   ['priority effect', DEFAULT_MODEL.replace('e = some(where (p.eft == allow)) && !some(where (p.eft == deny))', 'e = priority(p.eft) || deny'), 'policy_effect is not deny-override'],
