@@ -2,7 +2,8 @@
 //   STRYKER_FILE=src/policy/role-names.ts npx stryker run stryker.file.config.mjs
 // Concurrency 1 and an incremental file per source file, so a re-run only tests changed mutants.
 // STRYKER_FILE may name lines (src/policy/indexed-engine.ts:137-149) to re-test a few mutants;
-// STRYKER_COMMAND replaces the test command (a smaller suite that kills the same mutants).
+// STRYKER_COMMAND replaces the test command (a smaller suite that kills the same mutants);
+// STRYKER_TIMEOUT_MS the time over the baseline after which a mutant counts as timed out.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import process from 'node:process';
@@ -22,7 +23,7 @@ export default {
   commandRunner: { command: process.env.STRYKER_COMMAND ?? base.commandRunner.command },
   concurrency: 1,
   // A mutant that loops forever costs the whole timeout; 20 s over the baseline still leaves room for a loaded machine.
-  timeoutMS: 20000,
+  timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 20000),
   incremental: true,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'json'],

@@ -13,11 +13,14 @@ const cases: Array<[string, string, string, boolean]> = [
   ['chat:lobby', 'chat:lobby', '56', true],
   ['chat:lobby', 'chat:lobby2', '56', false],
   ['*:admin', 'team:admin', '56', true],
+  ['*:admin', 'team:admin2', '56', false], // the whole object, not a prefix of it
   ['a*b*c', 'a-x-b-y-c', '56', true],
   ['a*b*c', 'a-x-c-y-b', '56', false],
   ['personal:{user}', 'personal:56', '56', true],
   ['personal:{user}', 'personal:57', '56', false],
   ['personal:{user}', 'personal:', '', false],
+  ['personal:{user}', 'personal:567', '56', false],
+  ['news:*', 'news:1', '', true], // anonymous requests match patterns without {user}
   ['personal:{user}:*', 'personal:56:inbox', '56', true],
   ['personal:{user}', 'personal:a*', 'a*', true],
   ['personal:{user}', 'personal:abc', 'a*', false],
