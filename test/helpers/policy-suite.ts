@@ -6,3 +6,5 @@ import '../unit/policy-boundaries.test.js';
 import '../unit/object-pattern.test.js';
 import '../unit/role-names.test.js';
 import '../unit/indexed-engine.test.js';
+import '../unit/policy-build-slices.test.js';
+import '../unit/policy-model-shape.test.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileObjectPattern } from '../../src/policy/object-pattern.js';
+import { compileObjectPattern, PatternCache } from '../../src/policy/object-pattern.js';
 
 // [pattern, object, user, expected]
 const cases: Array<[string, string, string, boolean]> = [
@@ -13,16 +13,22 @@ const cases: Array<[string, string, string, boolean]> = [
   ['chat:lobby', 'chat:lobby', '56', true],
   ['chat:lobby', 'chat:lobby2', '56', false],
   ['*:admin', 'team:admin', '56', true],
+  ['*:admin', 'team:admin2', '56', false], // the whole object, not a prefix of it
   ['a*b*c', 'a-x-b-y-c', '56', true],
   ['a*b*c', 'a-x-c-y-b', '56', false],
   ['personal:{user}', 'personal:56', '56', true],
   ['personal:{user}', 'personal:57', '56', false],
   ['personal:{user}', 'personal:', '', false],
+  ['personal:{user}', 'personal:567', '56', false],
+  ['news:*', 'news:1', '', true], // anonymous requests match patterns without {user}
   ['personal:{user}:*', 'personal:56:inbox', '56', true],
   ['personal:{user}', 'personal:a*', 'a*', true],
   ['personal:{user}', 'personal:abc', 'a*', false],
   ['personal:#{user}', 'personal:#42', '42', true],
   ['**', 'x', '56', true],
+  // The empty pattern (policy lines refuse it, a custom model's matcher may still pass one): the empty object only.
+  ['', '', '56', true],
+  ['', 'x', '56', false],
 ];
 
 describe('object patterns', () => {
@@ -34,5 +40,13 @@ describe('object patterns', () => {
   it('exposes the literal prefix for indexing', () => {
     assert.equal(compileObjectPattern('chat:room-*').literalPrefix, 'chat:room-');
     assert.equal(compileObjectPattern('{user}:x').literalPrefix, '');
+  });
+
+  it('a pattern cache compiles each source once per policy version', () => {
+    const cache = new PatternCache();
+    const first = cache.get('chat:*');
+    assert.equal(cache.get('chat:*'), first);
+    assert.notEqual(cache.get('chat:x*'), first);
+    assert.equal(first.matches('chat:1', 'u'), true);
   });
 });
