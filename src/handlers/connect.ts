@@ -3,7 +3,8 @@ import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/me
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
 import { ThrottledLog } from '../telemetry/throttled-log.js';
-import type { Handler, HandlerDeps } from './handler.js';
+import type { PolicyQuery } from '../policy/engine.js';
+import type { Handler, HandlerContext, HandlerDeps } from './handler.js';
 
 /**
  * connect: who is this (token or anonymous), may they connect at all (policy `connect`), and
@@ -15,7 +16,36 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
 
   // One line per refusal reason every 10 s; the metrics count every refusal.
   const refusals = new ThrottledLog();
-  return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
+  // auth.channels split once at the user placeholder: a channel is then one join per request.
+  const templates = auth.channels.map((template) => ({ parts: template.split(USER_PLACEHOLDER), perUser: template.includes(USER_PLACEHOLDER) }));
+  const channelsOf = (user: string): string[] => {
+    const channels: string[] = [];
+    for (const { parts, perUser } of templates) if (!(perUser && user === '')) channels.push(perUser ? parts.join(user) : (parts[0] as string));
+    return channels;
+  };
+  const queriesFor = (identity: Identity, channels: readonly string[]): PolicyQuery[] => [
+    { user: identity.user, roles: identity.roles, action: 'connect', object: '' },
+    ...channels.map((channel) => ({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel })),
+  ];
+
+  /**
+   * A repeated token whose identity, revocation and every policy answer are in memory: answered
+   * synchronously, with the slow path's answer. Anything unknown (or a revoked user, whose refusal
+   * is logged there) returns undefined and the slow path decides from scratch. Not with rate
+   * limits (their counters may wait on Redis) nor for a traced request (its span records tiers).
+   */
+  const connectNow = (request: ConnectRequest): Decision<ConnectResult> | undefined => {
+    const identity = deps.authenticator.authenticateNow?.(request);
+    if (!identity || deps.revocations.isRevokedNow?.(identity.user) !== false) return undefined;
+    const channels = channelsOf(identity.user);
+    // Connect refused: the channels are not asked (nor logged), as on the slow path.
+    const verdicts = deps.decider.decideAllNow?.(queriesFor(identity, channels), (verdict, i) => i === 0 && !verdict.allowed);
+    if (!verdicts) return undefined;
+    if (!verdicts[0]?.allowed) return disconnect(codes.forbidden);
+    return allow(connectResult(identity, channels.filter((_, i) => verdicts[i + 1]?.allowed === true)));
+  };
+
+  const connectLater = async (request: ConnectRequest, ctx: HandlerContext): Promise<Decision<ConnectResult>> => {
     // By address before the token check: a flood of connects must not buy signature checks.
     // Over the limit: a temporary error, so Centrifugo's SDKs retry with backoff (not a 45xx).
     if (limits && !(await limits.connectByAddress(request.headers, ctx))) return fail(codes.too_many_requests);
@@ -43,7 +73,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
         break;
     }
 
-    const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
+    const query: PolicyQuery = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
     const [verdict, revoked] = await Promise.all([deps.decider.decide(query, ctx.trace), deps.revocations.isRevoked(identity.user, ctx.trace)]);
     if (revoked) {
       refusals.warn('revoked', { user: identity.user }, 'connect refused: user revoked', ctx.log);
@@ -54,19 +84,22 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     if (limits && !(await limits.connectByUser(identity.user, ctx))) return fail(codes.too_many_requests);
 
     const channels: string[] = [];
-    for (const template of auth.channels) {
-      if (template.includes(USER_PLACEHOLDER) && identity.user === '') continue;
-      const channel = template.split(USER_PLACEHOLDER).join(identity.user);
+    for (const channel of channelsOf(identity.user)) {
       const verdict = await deps.decider.decide({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel }, ctx.trace);
       if (verdict.allowed) channels.push(channel);
     }
+    return allow(connectResult(identity, channels));
+  };
 
-    return allow({
-      user: identity.user,
-      ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
-      ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
-      ...(channels.length > 0 ? { channels } : {}),
-      ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
-    });
+  return (request, ctx) => (limits || ctx.trace ? undefined : connectNow(request)) ?? connectLater(request, ctx);
+}
+
+function connectResult(identity: Identity, channels: string[]): ConnectResult {
+  return {
+    user: identity.user,
+    ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
+    ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
+    ...(channels.length > 0 ? { channels } : {}),
+    ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
   };
 }

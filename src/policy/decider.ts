@@ -36,6 +36,12 @@ export interface Decider {
   decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict>;
   /** The verdict when the in-process cache tier holds it, synchronously (untraced requests); undefined: ask decide(). */
   decideNow?(query: PolicyQuery): Verdict | undefined;
+  /**
+   * Several questions at once, only when the in-process tier holds every answer (else undefined,
+   * and nothing is recorded, so the caller can ask decide() without logging a decision twice).
+   * Verdicts are made in order and stop after the first for which `last` says so.
+   */
+  decideAllNow?(queries: readonly PolicyQuery[], last?: (verdict: Verdict, index: number) => boolean): Verdict[] | undefined;
 }
 
 export class PolicyDecider implements Decider {
@@ -77,6 +83,25 @@ export class PolicyDecider implements Decider {
     const engine = this.engines.current();
     const policyAllowed = this.cache.peek?.(cacheKey(engine.version, query));
     return policyAllowed === undefined ? undefined : this.verdict(query, engine, policyAllowed, 'memory');
+  }
+
+  decideAllNow(queries: readonly PolicyQuery[], last?: (verdict: Verdict, index: number) => boolean): Verdict[] | undefined {
+    const cache = this.cache;
+    if (!cache.peek) return undefined;
+    const engine = this.engines.current();
+    const answers: boolean[] = [];
+    for (const query of queries) {
+      const allowed = cache.peek(cacheKey(engine.version, query));
+      if (allowed === undefined) return undefined;
+      answers.push(allowed);
+    }
+    const verdicts: Verdict[] = [];
+    for (const [i, query] of queries.entries()) {
+      const verdict = this.verdict(query, engine, answers[i] === true, 'memory');
+      verdicts.push(verdict);
+      if (last?.(verdict, i)) break;
+    }
+    return verdicts;
   }
 
   /** What every answer does once the policy's answer is known: decision log, candidate comparison, shadow mode. */
