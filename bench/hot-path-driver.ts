@@ -12,6 +12,7 @@ import { Server as HttpServer, type RequestListener } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Metadata, Server as GrpcServer, type sendUnaryData, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import pino from 'pino';
+import { CALLER_HEADERS } from './lib/fixtures.js';
 
 export interface Driver {
   /** One HTTP proxy request; resolves with the answer's status and body. */
@@ -80,9 +81,11 @@ export async function startDriver(root: string, configFile: string): Promise<Dri
   if (!registered || !httpServer) throw new Error('the app registered no proxy service or HTTP server');
   const { definition, implementation } = registered;
   const onRequest = httpServer.listeners('request')[0] as RequestListener;
-  const headers = ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'User-Agent', 'Go-http-client/1.1'];
+  // The caller secret the bench configs require (caller_auth), as Centrifugo sends it.
+  const headers = ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'User-Agent', 'Go-http-client/1.1', ...Object.entries(CALLER_HEADERS).flat()];
   const metadata = new Metadata();
   metadata.set('user-agent', 'grpc-go/1.79.1');
+  for (const [name, value] of Object.entries(CALLER_HEADERS)) metadata.set(name, value);
   const noop = () => undefined;
 
   return {
