@@ -39,7 +39,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     if (!identity || deps.revocations.isRevokedNow?.(identity.user) !== false) return undefined;
     const channels = channelsOf(identity.user);
     // Connect refused: the channels are not asked (nor logged), as on the slow path.
-    const verdicts = deps.decider.decideAllNow?.(queriesFor(identity, channels), (verdict, i) => i === 0 && !verdict.allowed);
+    const verdicts = deps.decider.decideAllNow?.(queriesFor(identity, channels), (allowed, i) => i === 0 && !allowed);
     if (!verdicts) return undefined;
     if (!verdicts[0]?.allowed) return disconnect(codes.forbidden);
     return allow(connectResult(identity, channels.filter((_, i) => verdicts[i + 1]?.allowed === true)));
