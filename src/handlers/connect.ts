@@ -1,5 +1,5 @@
 import { allow, disconnect, fail, type Decision } from '../core/decision.js';
-import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/messages.js';
+import { jsonPayload, type ConnectRequest, type ConnectResult, type JsonValue, type Payload } from '../core/messages.js';
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
 import { ThrottledLog } from '../telemetry/throttled-log.js';
@@ -94,12 +94,32 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
   return (request, ctx) => (limits || ctx.trace ? undefined : connectNow(request)) ?? connectLater(request, ctx);
 }
 
+/** What the answer takes from an identity, made once per identity (a cached one is the same object on every hit). */
+interface IdentityParts {
+  readonly info?: Payload;
+  readonly meta?: JsonValue;
+}
+const partsOf = new WeakMap<Identity, IdentityParts>();
+
+function identityParts(identity: Identity): IdentityParts {
+  let parts = partsOf.get(identity);
+  if (!parts) {
+    parts = {
+      ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
+      ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
+    };
+    partsOf.set(identity, parts);
+  }
+  return parts;
+}
+
 function connectResult(identity: Identity, channels: string[]): ConnectResult {
+  const { info, meta } = identityParts(identity);
   return {
     user: identity.user,
     ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
-    ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
+    ...(info ? { info } : {}),
     ...(channels.length > 0 ? { channels } : {}),
-    ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
+    ...(meta ? { meta } : {}),
   };
 }
