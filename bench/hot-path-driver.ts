@@ -8,10 +8,12 @@
  * build and are measured by `npm run bench`.
  */
 import { EventEmitter } from 'node:events';
-import { Server as HttpServer, type RequestListener } from 'node:http';
+import { createServer, Server as HttpServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Metadata, Server as GrpcServer, type sendUnaryData, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import pino from 'pino';
+import { CALLER_HEADERS } from './lib/fixtures.js';
 
 export interface Driver {
   /** One HTTP proxy request; resolves with the answer's status and body. */
@@ -55,6 +57,8 @@ class FakeResponse extends EventEmitter {
 
 /** Builds and starts the app of the checkout at `root` from `configFile` (ports 0, logs silent). */
 export async function startDriver(root: string, configFile: string): Promise<Driver> {
+  // Before listen is patched below: the sink is not one of the app's servers.
+  const sink = process.env.HOT_PATH_TRACING ? await startTracingTo(root, Number(process.env.HOT_PATH_TRACING)) : undefined;
   // The proxy service's definition and handlers as the app registers them.
   let registered: { definition: ServiceDefinition; implementation: UntypedServiceImplementation } | undefined;
   const addService = GrpcServer.prototype.addService;
@@ -80,9 +84,11 @@ export async function startDriver(root: string, configFile: string): Promise<Dri
   if (!registered || !httpServer) throw new Error('the app registered no proxy service or HTTP server');
   const { definition, implementation } = registered;
   const onRequest = httpServer.listeners('request')[0] as RequestListener;
-  const headers = ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'User-Agent', 'Go-http-client/1.1'];
+  // The caller secret the bench configs require (caller_auth), as Centrifugo sends it.
+  const headers = ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'User-Agent', 'Go-http-client/1.1', ...Object.entries(CALLER_HEADERS).flat()];
   const metadata = new Metadata();
   metadata.set('user-agent', 'grpc-go/1.79.1');
+  for (const [name, value] of Object.entries(CALLER_HEADERS)) metadata.set(name, value);
   const noop = () => undefined;
 
   return {
@@ -102,6 +108,36 @@ export async function startDriver(root: string, configFile: string): Promise<Dri
         const request = spec.requestDeserialize(message);
         handler({ request, metadata, once: noop, on: noop }, (err, value) => (err ? reject(new Error(err.details ?? String(err.code))) : resolve(spec.responseSerialize(value))));
       }),
-    stop: () => app.stop(),
+    stop: async () => {
+      await app.stop();
+      await sink?.();
+    },
+  };
+}
+
+/**
+ * HOT_PATH_TRACING=<ratio>: tracing on in the build at `root`, as main.ts starts it, sampling
+ * that share of requests, exporting OTLP/HTTP to a sink in this process that answers 200 (so
+ * its CPU is in the figure for both builds alike). Returns what stops both.
+ */
+async function startTracingTo(root: string, ratio: number): Promise<() => Promise<void>> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const { port } = sink.address() as AddressInfo;
+  const tracing = (await import(pathToFileURL(`${root}/src/telemetry/tracing.ts`).href)) as typeof import('../src/telemetry/tracing.js');
+  // The SDK reads process.env itself.
+  Object.assign(process.env, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(ratio),
+  });
+  if (!(await tracing.startTracing(process.env))) throw new Error('tracing did not start');
+  return async () => {
+    await tracing.stopTracing();
+    sink.close();
   };
 }

@@ -24,4 +24,9 @@ export type AuthOutcome =
 export interface Authenticator {
   /** `trace`: the request's trace context, parent of the verification span. */
   authenticate(request: ConnectRequest, trace?: TraceContext): Promise<AuthOutcome>;
+  /**
+   * The identity when it is known without waiting (a token verified before, still in the
+   * in-process tier and not expired), synchronously; undefined: call authenticate().
+   */
+  authenticateNow?(request: ConnectRequest): Identity | undefined;
 }

@@ -134,12 +134,27 @@ export class JwtAuthenticator implements Authenticator {
     if (token === undefined) return { kind: 'no_token' };
     if (Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return { kind: 'invalid', reason: 'token too large' };
     const digest = hash('sha256', token, 'base64');
-    const known = await this.verified.get(digest, trace);
-    // The cache's TTL runs on its own timer; `exp` is judged on this authenticator's clock. An
-    // entry without exp (require_exp off) is only ever cached for a bounded time.
-    if (known && known.expireAt !== undefined && known.expireAt * 1000 > this.now()) return { kind: 'authenticated', identity: known };
-    if (known && known.expireAt === undefined && !this.auth.jwt.require_exp) return { kind: 'authenticated', identity: this.bounded(known) };
+    const known = this.stillValid(await this.verified.get(digest, trace));
+    if (known) return { kind: 'authenticated', identity: known };
     return trace ? inSpan(trace, 'jwt.verify', () => this.verify(token, digest)) : this.verify(token, digest);
+  }
+
+  authenticateNow(request: ConnectRequest): Identity | undefined {
+    const token = findToken(this.sources, request);
+    // Only a token the memory tier holds: anything else (no token, too large, a miss) takes authenticate().
+    if (token === undefined || Buffer.byteLength(token) > this.auth.jwt.max_token_bytes) return undefined;
+    return this.stillValid(this.verified.peek?.(hash('sha256', token, 'base64')));
+  }
+
+  /**
+   * A cached identity as the answer uses it, or undefined when it no longer counts. The cache's
+   * TTL runs on its own timer; `exp` is judged on this authenticator's clock. An entry without
+   * exp (require_exp off) is only ever cached for a bounded time.
+   */
+  private stillValid(known: Identity | undefined): Identity | undefined {
+    if (!known) return undefined;
+    if (known.expireAt !== undefined) return known.expireAt * 1000 > this.now() ? known : undefined;
+    return this.auth.jwt.require_exp ? undefined : this.bounded(known);
   }
 
   /** A token without exp (allowed by require_exp: false) gets a connection of at most max_lifetime; refresh re-checks after it. */

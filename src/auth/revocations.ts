@@ -20,10 +20,12 @@ import type { TraceContext } from '../telemetry/tracing.js';
 
 export interface RevocationList {
   isRevoked(user: string, trace?: TraceContext): Promise<boolean>;
+  /** The answer when the in-memory mirror has it, synchronously; undefined: ask isRevoked(). */
+  isRevokedNow?(user: string): boolean | undefined;
 }
 
 /** Without Redis nobody can be revoked (the CLI refuses to revoke without cache.redis_url). */
-export const noRevocations: RevocationList = { isRevoked: async () => false };
+export const noRevocations: RevocationList = { isRevoked: async () => false, isRevokedNow: () => false };
 
 export const revocationKey = (store: RedisStore, user: string): string => store.key('revoked', user);
 export const revocationChannel = (store: RedisStore): string => store.key('revocations');
@@ -87,12 +89,16 @@ export class RedisRevocations implements RevocationList {
     this.timer.unref();
   }
 
-  async isRevoked(user: string, trace?: TraceContext): Promise<boolean> {
+  isRevokedNow(user: string): boolean | undefined {
     if (user === '') return false;
-    if (this.mirror) {
-      const until = this.mirror.get(user);
-      return until !== undefined && until > this.now();
-    }
+    if (!this.mirror) return undefined;
+    const until = this.mirror.get(user);
+    return until !== undefined && until > this.now();
+  }
+
+  async isRevoked(user: string, trace?: TraceContext): Promise<boolean> {
+    const known = this.isRevokedNow(user);
+    if (known !== undefined) return known;
     const found = await this.store.attempt('revoked', (client) => client.exists(revocationKey(this.store, user)), trace);
     if (found === undefined) this.options.onUnknown?.();
     return found === 1;

@@ -14,6 +14,8 @@ import type { Identity } from './authenticator.js';
 export interface VerifiedTokens {
   get(digest: string, trace?: TraceContext): Promise<Identity | undefined>;
   set(digest: string, identity: Identity, ttlMs: number): void;
+  /** The in-process tier only, without waiting; undefined: ask get(). */
+  peek?(digest: string): Identity | undefined;
 }
 
 export class TieredVerifiedTokens implements VerifiedTokens {
@@ -34,6 +36,10 @@ export class TieredVerifiedTokens implements VerifiedTokens {
     const identity = parseIdentity(stored);
     if (identity) this.memory.set(digest, identity, { ttl: identity.expireAt ? Math.max(1, identity.expireAt * 1000 - Date.now()) : 60_000 });
     return identity;
+  }
+
+  peek(digest: string): Identity | undefined {
+    return this.memory.get(digest);
   }
 
   set(digest: string, identity: Identity, ttlMs: number): void {

@@ -9,7 +9,7 @@ import type { Handler, HandlerContext } from '../handlers/handler.js';
 import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { logIds, parentFrom, tracer, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { decisionCode, type Decision } from './decision.js';
 import type { EventName } from './events.js';
@@ -146,23 +146,39 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
   };
 
   const spanName = `centrifugo.proxy ${event}`;
+  const spanOptions = { kind: SpanKind.SERVER };
   /**
    * The event's span: child of the traceparent Centrifugo forwarded. Handlers get its context in
    * `ctx.trace` and pass it on, so their spans nest in it (no AsyncLocalStorage: see tracing.ts).
+   * A request the sampler leaves out is answered as if tracing were off: no attributes, no trace
+   * context, so it takes the same synchronous paths (its logs carry no trace ids, and an rpc
+   * passes Centrifugo's traceparent on unchanged, as nothing of ours is exported for it).
    */
-  const traced = async (request: RequestOf[E], call: CallInfo): Promise<Decision<AnyResult>> => {
+  const traced = (request: RequestOf[E], call: CallInfo): Decision<AnyResult> | Promise<Decision<AnyResult>> => {
     const parent = parentFrom(call.traceparent);
+    const span = tracer().startSpan(spanName, spanOptions, parent);
+    if (!span.isRecording()) {
+      span.end();
+      return answer(request, call);
+    }
+    return tracedAnswer(request, call, trace.setSpan(parent, span), span);
+  };
+
+  const tracedAnswer = async (request: RequestOf[E], call: CallInfo, traceContext: TraceContext, span: Span): Promise<Decision<AnyResult>> => {
     const target = request as { channel?: string; method?: string; user?: string };
-    const span = tracer().startSpan(spanName, { kind: SpanKind.SERVER, attributes: { 'centrifugo.event': event, 'centrifugo.transport': call.transport } }, parent);
-    if (target.channel !== undefined) span.setAttribute('centrifugo.channel', target.channel);
-    if (target.method !== undefined) span.setAttribute('rpc.method', target.method);
-    if (deps.includeUser && target.user !== undefined) span.setAttribute('enduser.id', target.user);
-    const decision = await answer(request, call, trace.setSpan(parent, span));
-    span.setAttributes({ 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) });
+    // Attributes set once at the start and once at the end (each setAttribute is a call into the SDK's limits checks).
+    const started: Attributes = { 'centrifugo.event': event, 'centrifugo.transport': call.transport };
+    if (target.channel !== undefined) started['centrifugo.channel'] = target.channel;
+    if (target.method !== undefined) started['rpc.method'] = target.method;
+    if (deps.includeUser && target.user !== undefined) started['enduser.id'] = target.user;
+    span.setAttributes(started);
+    const decision = await answer(request, call, traceContext);
+    const finished: Attributes = { 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) };
     if (deps.includeUser && decision.kind === 'result' && event === 'connect') {
       const user = (decision.result as { user?: string }).user;
-      if (user !== undefined) span.setAttribute('enduser.id', user);
+      if (user !== undefined) finished['enduser.id'] = user;
     }
+    span.setAttributes(finished);
     if (failedDecisions.has(decision)) span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
     span.end();
     return decision;

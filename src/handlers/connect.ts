@@ -1,9 +1,10 @@
 import { allow, disconnect, fail, type Decision } from '../core/decision.js';
-import { jsonPayload, type ConnectRequest, type ConnectResult } from '../core/messages.js';
+import { jsonPayload, type ConnectRequest, type ConnectResult, type JsonValue, type Payload } from '../core/messages.js';
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
 import { ThrottledLog } from '../telemetry/throttled-log.js';
-import type { Handler, HandlerDeps } from './handler.js';
+import type { PolicyQuery } from '../policy/engine.js';
+import type { Handler, HandlerContext, HandlerDeps } from './handler.js';
 
 /**
  * connect: who is this (token or anonymous), may they connect at all (policy `connect`), and
@@ -15,7 +16,36 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
 
   // One line per refusal reason every 10 s; the metrics count every refusal.
   const refusals = new ThrottledLog();
-  return async (request: ConnectRequest, ctx): Promise<Decision<ConnectResult>> => {
+  // auth.channels split once at the user placeholder: a channel is then one join per request.
+  const templates = auth.channels.map((template) => ({ parts: template.split(USER_PLACEHOLDER), perUser: template.includes(USER_PLACEHOLDER) }));
+  const channelsOf = (user: string): string[] => {
+    const channels: string[] = [];
+    for (const { parts, perUser } of templates) if (!(perUser && user === '')) channels.push(perUser ? parts.join(user) : (parts[0] as string));
+    return channels;
+  };
+  const queriesFor = (identity: Identity, channels: readonly string[]): PolicyQuery[] => [
+    { user: identity.user, roles: identity.roles, action: 'connect', object: '' },
+    ...channels.map((channel) => ({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel })),
+  ];
+
+  /**
+   * A repeated token whose identity, revocation and every policy answer are in memory: answered
+   * synchronously, with the slow path's answer. Anything unknown (or a revoked user, whose refusal
+   * is logged there) returns undefined and the slow path decides from scratch. Not with rate
+   * limits (their counters may wait on Redis) nor for a traced request (its span records tiers).
+   */
+  const connectNow = (request: ConnectRequest): Decision<ConnectResult> | undefined => {
+    const identity = deps.authenticator.authenticateNow?.(request);
+    if (!identity || deps.revocations.isRevokedNow?.(identity.user) !== false) return undefined;
+    const channels = channelsOf(identity.user);
+    // Connect refused: the channels are not asked (nor logged), as on the slow path.
+    const verdicts = deps.decider.decideAllNow?.(queriesFor(identity, channels), (allowed, i) => i === 0 && !allowed);
+    if (!verdicts) return undefined;
+    if (!verdicts[0]?.allowed) return disconnect(codes.forbidden);
+    return allow(connectResult(identity, channels.filter((_, i) => verdicts[i + 1]?.allowed === true)));
+  };
+
+  const connectLater = async (request: ConnectRequest, ctx: HandlerContext): Promise<Decision<ConnectResult>> => {
     // By address before the token check: a flood of connects must not buy signature checks.
     // Over the limit: a temporary error, so Centrifugo's SDKs retry with backoff (not a 45xx).
     if (limits && !(await limits.connectByAddress(request.headers, ctx))) return fail(codes.too_many_requests);
@@ -43,7 +73,7 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
         break;
     }
 
-    const query = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
+    const query: PolicyQuery = { user: identity.user, roles: identity.roles, action: 'connect', object: '' };
     const [verdict, revoked] = await Promise.all([deps.decider.decide(query, ctx.trace), deps.revocations.isRevoked(identity.user, ctx.trace)]);
     if (revoked) {
       refusals.warn('revoked', { user: identity.user }, 'connect refused: user revoked', ctx.log);
@@ -54,19 +84,42 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
     if (limits && !(await limits.connectByUser(identity.user, ctx))) return fail(codes.too_many_requests);
 
     const channels: string[] = [];
-    for (const template of auth.channels) {
-      if (template.includes(USER_PLACEHOLDER) && identity.user === '') continue;
-      const channel = template.split(USER_PLACEHOLDER).join(identity.user);
+    for (const channel of channelsOf(identity.user)) {
       const verdict = await deps.decider.decide({ user: identity.user, roles: identity.roles, action: 'subscribe', object: channel }, ctx.trace);
       if (verdict.allowed) channels.push(channel);
     }
+    return allow(connectResult(identity, channels));
+  };
 
-    return allow({
-      user: identity.user,
-      ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
+  return (request, ctx) => (limits || ctx.trace ? undefined : connectNow(request)) ?? connectLater(request, ctx);
+}
+
+/** What the answer takes from an identity, made once per identity (a cached one is the same object on every hit). */
+interface IdentityParts {
+  readonly info?: Payload;
+  readonly meta?: JsonValue;
+}
+const partsOf = new WeakMap<Identity, IdentityParts>();
+
+function identityParts(identity: Identity): IdentityParts {
+  let parts = partsOf.get(identity);
+  if (!parts) {
+    parts = {
       ...(identity.info !== undefined ? { info: jsonPayload(identity.info) } : {}),
-      ...(channels.length > 0 ? { channels } : {}),
       ...(identity.roles.length > 0 ? { meta: { roles: [...identity.roles] } } : {}),
-    });
+    };
+    partsOf.set(identity, parts);
+  }
+  return parts;
+}
+
+function connectResult(identity: Identity, channels: string[]): ConnectResult {
+  const { info, meta } = identityParts(identity);
+  return {
+    user: identity.user,
+    ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
+    ...(info ? { info } : {}),
+    ...(channels.length > 0 ? { channels } : {}),
+    ...(meta ? { meta } : {}),
   };
 }

@@ -36,6 +36,13 @@ export interface Decider {
   decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict>;
   /** The verdict when the in-process cache tier holds it, synchronously (untraced requests); undefined: ask decide(). */
   decideNow?(query: PolicyQuery): Verdict | undefined;
+  /**
+   * Several questions at once, only when the in-process tier holds every answer (else undefined,
+   * and nothing is recorded, so the caller can ask decide() without logging a decision twice).
+   * Questions are asked in order and stop after the first for which `last` says so (given the
+   * answer's `allowed`, what the verdict's will be); the later ones are neither needed nor recorded.
+   */
+  decideAllNow?(queries: readonly PolicyQuery[], last?: (allowed: boolean, index: number) => boolean): Verdict[] | undefined;
 }
 
 export class PolicyDecider implements Decider {
@@ -77,6 +84,22 @@ export class PolicyDecider implements Decider {
     const engine = this.engines.current();
     const policyAllowed = this.cache.peek?.(cacheKey(engine.version, query));
     return policyAllowed === undefined ? undefined : this.verdict(query, engine, policyAllowed, 'memory');
+  }
+
+  decideAllNow(queries: readonly PolicyQuery[], last?: (allowed: boolean, index: number) => boolean): Verdict[] | undefined {
+    const cache = this.cache;
+    if (!cache.peek) return undefined;
+    const engine = this.engines.current();
+    const shadow = this.options.mode === 'shadow';
+    // Every answer first: one missing and none is recorded.
+    const answers: boolean[] = [];
+    for (const query of queries) {
+      const allowed = cache.peek(cacheKey(engine.version, query));
+      if (allowed === undefined) return undefined;
+      answers.push(allowed);
+      if (last?.(shadow || allowed, answers.length - 1)) break;
+    }
+    return answers.map((allowed, i) => this.verdict(queries[i] as PolicyQuery, engine, allowed, 'memory'));
   }
 
   /** What every answer does once the policy's answer is known: decision log, candidate comparison, shadow mode. */

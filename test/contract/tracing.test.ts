@@ -118,6 +118,22 @@ cache: { redis_url: "${REDIS_URL}", key_prefix: "${prefix}" }
     assert.equal(sent, `00-${trace}-${call.spanId}-01`, 'the upstream sees our upstream-call span as its parent');
   });
 
+  for (const transport of ['http', 'grpc'] as const) {
+    it(`${transport} rpc the parent's flags sample out: no span, and the upstream gets Centrifugo's traceparent unchanged`, async () => {
+      const trace = transport === 'http' ? 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0' : 'f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1';
+      const unsampled = `00-${trace}-${PARENT}-00`;
+      const body = JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', method: 'tasks.list', data: {}, meta: { roles: ['role:member'] } });
+      if (transport === 'http') assert.equal((await h.http('/centrifugo/rpc', body, { traceparent: unsampled })).body, '{"result":{"data":{"ok":true}}}');
+      else await h.call('RPC', jsonToGrpcRequest(body), { traceparent: unsampled });
+      assert.equal(upstreamHeaders.at(-1)?.traceparent, unsampled);
+      // A sampled request after it is exported, so the exporter had its chance to send the first.
+      const marker = transport === 'http' ? 'f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2' : 'f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3';
+      await h.http('/centrifugo/rpc', body, { traceparent: `00-${marker}-${PARENT}-01` });
+      await receiver.spansFor(marker, 2);
+      assert.deepEqual(await receiver.spansFor(trace, 0), []);
+    });
+  }
+
   it('HTTP connect with Redis: JWT verification and every Redis call are children of the event span', async () => {
     const trace = 'cccccccccccccccccccccccccccccccc';
     const token = signJwt({ alg: 'HS256', typ: 'JWT' }, { sub: '77', exp: nowSeconds() + 3600 }, { alg: 'HS256', secret: HMAC_SECRET });
