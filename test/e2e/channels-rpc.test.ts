@@ -6,19 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { e2eSuiteOptions, PROXY_TRANSPORTS } from './helpers/centrifugo.js';
-import { subscribe } from './helpers/clients.js';
+import { rejection, subscribe } from './helpers/clients.js';
 import { useStack } from './helpers/stack.js';
-
-/** What a rejected SDK call carries: code, message, temporary. */
-async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; temporary?: boolean }> {
-  try {
-    await promise;
-  } catch (err) {
-    const { code, message, temporary } = err as { code: number; message: string; temporary?: boolean };
-    return { code, message, ...(temporary ? { temporary } : {}) };
-  }
-  throw new Error('expected the call to be refused');
-}
 
 for (const transport of PROXY_TRANSPORTS) {
   describe(`e2e channels and rpc, Centrifugo proxying over ${transport}`, e2eSuiteOptions(), () => {

@@ -9,20 +9,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { e2eSuiteOptions, PROXY_TRANSPORTS } from './helpers/centrifugo.js';
-import { pause, subscribe } from './helpers/clients.js';
+import { pause, rejection, subscribe } from './helpers/clients.js';
 import { useStack } from './helpers/stack.js';
 
 const TOO_MANY = { code: 429, message: 'too many requests', temporary: true };
-
-async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; temporary?: boolean }> {
-  try {
-    await promise;
-  } catch (err) {
-    const { code, message, temporary } = err as { code: number; message: string; temporary?: boolean };
-    return { code, message, ...(temporary ? { temporary } : {}) };
-  }
-  throw new Error('expected the call to be refused');
-}
 
 for (const transport of PROXY_TRANSPORTS) {
   describe(`e2e rate limits, Centrifugo proxying over ${transport}`, e2eSuiteOptions(), () => {

@@ -117,3 +117,14 @@ export function subscribe(recorded: RecordedClient, channel: string, options: Pa
 
 /** Waits a fixed time (for "nothing happens" checks, e.g. a connection that must stay up). */
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a rejected SDK call carries: code, message, temporary. */
+export async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; temporary?: boolean }> {
+  try {
+    await promise;
+  } catch (err) {
+    const { code, message, temporary } = err as { code: number; message: string; temporary?: boolean };
+    return { code, message, ...(temporary ? { temporary } : {}) };
+  }
+  throw new Error('expected the call to be refused');
+}
