@@ -13,7 +13,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { benchPolicy, writePolicyFiles } from './policy.js';
 import { buildFixtures, CALLER_HEADERS, REDIS_PREFIX, ROOT, serviceConfig } from './lib/fixtures.js';
 import { mib, memoryOf, type Memory } from './lib/proc-memory.js';
-import { CAN_PIN, pinSelfToLoadCore, SERVER_CORE, TASKSET } from './lib/processes.js';
+import { CAN_PIN, pinSelfToLoadCore, SERVER_CORE, stopChild, TASKSET } from './lib/processes.js';
 import { benchRedis } from './lib/redis.js';
 import type { Goal } from './lib/report.js';
 
@@ -46,7 +46,7 @@ export async function runRssBench(): Promise<{ lines: string[]; goals: Goal[] }>
     const after = memoryOf(pid);
     return report(idle, after, load, readySeconds, redis?.kind);
   } finally {
-    await stop(child);
+    await stopChild(child);
     await redis?.stop();
   }
 }
@@ -111,18 +111,6 @@ async function waitReady(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the served process did not become ready within ${READY_TIMEOUT_S} s (BENCH_READY_TIMEOUT)`);
-}
-
-function stop(child: ReturnType<typeof spawn>): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -4,7 +4,7 @@
  * headers from the end user through it: only types are trusted after this, never content.
  */
 import type { EventName } from './events.js';
-import { jsonTextWithinDepth, jsonValueWithinDepth, looksLikeJsonContainer, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonTextWithinDepth, looksLikeJsonContainer, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Headers, JsonValue, Payload, RequestOf } from './messages.js';
 
 export class BadRequestError extends Error {}
@@ -17,7 +17,7 @@ export interface WireRequest {
   readonly data?: Buffer;
   /** Or `data` already parsed (HTTP JSON mode): its bytes are then made only if something asks. */
   readonly parsedData?: JsonValue;
-  /** Connection meta, parsed. */
+  /** Connection meta, parsed by a transport that bounded its depth before parsing (MAX_JSON_DEPTH). */
   readonly meta?: JsonValue;
   readonly headers: Headers;
 }
@@ -70,14 +70,6 @@ function payload(wire: WireRequest): { data?: Payload; binary: boolean } {
   return { data: { bytes: wire.data }, binary };
 }
 
-/** Connection meta as the transport parsed it; forwarded upstream as JSON, so bounded too. */
-function checkedMeta(meta: JsonValue | undefined): JsonValue | undefined {
-  if (meta !== undefined && !jsonValueWithinDepth(meta, MAX_JSON_DEPTH)) {
-    throw new BadRequestError(`field "meta" is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
-  return meta;
-}
-
 /**
  * A payload the transport had to parse anyway. Most events only read the parsed value (connect
  * looks for its token), so the bytes, needed only to forward it, are encoded on first use.
@@ -103,7 +95,7 @@ function common(wire: WireRequest) {
     encoding: optionalString(fields, 'encoding') ?? '',
     headers: wire.headers,
     user: '',
-    meta: checkedMeta(wire.meta),
+    meta: wire.meta,
   };
 }
 

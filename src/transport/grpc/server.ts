@@ -8,6 +8,7 @@ import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall,
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { BadRequestError, decodeRequest } from '../../core/decode.js';
+import { jsonTextWithinDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import type { JsonValue } from '../../core/messages.js';
 import { EVENT_ROUTES } from '../../handlers/registry.js';
 import type { ThrottledLog } from '../../telemetry/throttled-log.js';
@@ -63,8 +64,12 @@ function forwardedHeaders(metadata: Metadata, callerHeader: string): Map<string,
   return headers;
 }
 
+/** Meta is forwarded upstream as JSON, so its depth is bounded like the HTTP body's (scanned before parsing). */
 function parseMeta(bytes: unknown): JsonValue | undefined {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) return undefined;
+  if (!jsonTextWithinDepth(bytes, MAX_JSON_DEPTH)) {
+    throw new GrpcRefusal(status.INVALID_ARGUMENT, `field "meta" is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(bytes.toString('utf8')) as JsonValue;
   } catch {
