@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ListenError } from '../core/listen-error.js';
+import { sideListenerOptions } from '../core/side-listener.js';
 import { operationsRouter, type OperationsDeps } from './operations.js';
 
 export interface AdminServer {
@@ -13,15 +14,15 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export function createAdminServer(deps: OperationsDeps): AdminServer {
+/** timeoutMs: how long a client may take to send its request (sideListenerOptions). */
+export function createAdminServer(deps: OperationsDeps, timeoutMs?: number): AdminServer {
   const app = express();
   app.disable('x-powered-by');
   app.use(operationsRouter(deps, { details: true, metrics: true }));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
-  // Scrapers and probes send small requests quickly: tight limits keep slow clients off it too.
-  const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, app);
+  const server: Server = createServer(sideListenerOptions(timeoutMs), app);
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {

@@ -13,13 +13,14 @@
  * Read-only: no route loads or changes a policy. Requests are never logged (their query holds
  * the questions asked, their headers the token).
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { PageAccess } from './access.js';
 import { BadQuestion, type PolicyPageAnswers } from './answers.js';
 import { loginHtml, PAGE_CSS, PAGE_HTML, PAGE_JS } from './assets.js';
+import { SIDE_LISTENER_TIMEOUT_MS, sideListenerOptions } from '../../core/side-listener.js';
 
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -82,10 +83,13 @@ export function policyPageApp({ answers, access, log }: PolicyPageServerDeps): e
   return app;
 }
 
-/** Binds the page's listener; the error names the config key when the port is taken. */
-export function listenPolicyPage(app: express.Express, host: string, port: number): Promise<{ server: Server; port: number }> {
+/**
+ * Binds the page's listener; the error names the config key when the port is taken. A client
+ * still sending its request after timeoutMs is answered 408 and closed (slow clients).
+ */
+export function listenPolicyPage(app: express.Express, host: string, port: number, timeoutMs = SIDE_LISTENER_TIMEOUT_MS): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(sideListenerOptions(timeoutMs), app).listen(port, host);
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`policy_page listener on ${host}:${port} failed: ${err.code === 'EADDRINUSE' ? 'the port is in use (choose another with policy_page.port)' : err.message}`)),
     );
