@@ -32,7 +32,8 @@ import { Metrics } from './telemetry/metrics.js';
 import { callerCheck } from './transport/caller-auth.js';
 import type { Dispatcher } from './transport/dispatcher.js';
 import { drainAll } from './transport/drain.js';
-import { createGrpcServer, grpcCredentials, grpcDrainable } from './transport/grpc/server.js';
+import { GrpcListener } from './transport/grpc/listener.js';
+import { createGrpcServer, grpcDrainable } from './transport/grpc/server.js';
 import { SERVICE_NAME } from './transport/grpc/proto.js';
 import { createHttpServer } from './transport/http/server.js';
 import { startupSummary } from './telemetry/startup-summary.js';
@@ -222,6 +223,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   });
   const admin = config.admin.enabled ? createAdminServer({ state, metrics }) : undefined;
   let grpc: { server: GrpcServer; health: HealthImplementation } | undefined;
+  let grpcListener: GrpcListener | undefined;
   /** GRPC health follows readiness (/readyz): set when listening, when keys load, when draining. */
   function syncHealth(): void {
     const status = state.notReadyReason() === undefined ? 'SERVING' : 'NOT_SERVING';
@@ -239,24 +241,30 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       });
     });
 
-  const listenGrpc = () =>
-    new Promise<number>((resolve, reject) => {
-      grpc = createGrpcServer({
-        refusals,
-        dispatcher,
-        callerOk,
-        callerHeader,
-        maxMessageSize: config.grpc.max_message_size,
-        maxConnectionAgeMs: config.grpc.max_connection_age,
-        maxConnectionAgeGraceMs: config.grpc.max_connection_age_grace,
-        metrics,
-        log,
-      });
-      grpc.server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, grpcCredentials(config.grpc.tls), (err, port) => {
-        if (err) reject(new ListenError('grpc', config.grpc.host, config.grpc.port, err));
-        else resolve(port);
-      });
+  const listenGrpc = async (): Promise<number> => {
+    grpc = createGrpcServer({
+      refusals,
+      dispatcher,
+      callerOk,
+      callerHeader,
+      maxMessageSize: config.grpc.max_message_size,
+      maxConnectionAgeMs: config.grpc.max_connection_age,
+      maxConnectionAgeGraceMs: config.grpc.max_connection_age_grace,
+      metrics,
+      log,
     });
+    grpcListener = new GrpcListener(grpc.server, {
+      tls: config.grpc.tls,
+      handshakeTimeoutMs: config.grpc.handshake_timeout,
+      maxConnections: config.grpc.max_connections,
+      onRefused: (reason) => metrics.grpcConnectionsRefused.inc({ reason }),
+    });
+    try {
+      return await grpcListener.listen(config.grpc.host, config.grpc.port);
+    } catch (err) {
+      throw new ListenError('grpc', config.grpc.host, config.grpc.port, err as Error);
+    }
+  };
 
   return {
     config,
@@ -312,7 +320,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       jwtAuthenticator?.stop();
       await policyPage?.stop();
       syncHealth();
-      const targets = grpc ? [httpDrain, grpcDrainable(grpc.server)] : [httpDrain];
+      const targets = grpc && grpcListener ? [httpDrain, grpcDrainable(grpc.server, grpcListener)] : [httpDrain];
       // Nothing to settle when nothing was listening (a start that failed).
       const settleMs = httpServer.listening ? undefined : 0;
       const drained = await drainAll(targets, config.server.drain_timeout, settleMs);

@@ -118,6 +118,13 @@ export const configSchema = z
          */
         max_connection_age: duration.default('5m'),
         max_connection_age_grace: duration.default('30s'),
+        /**
+         * A connection must finish TLS (when configured) and send the HTTP/2 preface within this,
+         * else it is closed; Centrifugo does both within milliseconds of connecting.
+         */
+        handshake_timeout: duration.default('10s'),
+        /** Open connections at once (0: no cap); Centrifugo holds one or a few per node. */
+        max_connections: z.number().int().min(0).default(1000),
         tls: z
           .object({ cert: z.string().default(''), key: z.string().default(''), client_ca: z.string().default('') })
           .strict()

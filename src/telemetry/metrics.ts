@@ -32,6 +32,7 @@ export class Metrics {
   readonly refreshFallbacks: Counter<'event' | 'reason'>;
   readonly keysUnavailable: Counter;
   readonly rateLimited: Counter<'action'>;
+  readonly grpcConnectionsRefused: Counter<'reason'>;
   readonly rateLimitFailOpen: Counter<'action' | 'reason'>;
   readonly tokenApiRequests: Counter<'endpoint' | 'outcome'>;
   readonly tokenApiDuration: Histogram<'endpoint'>;
@@ -70,6 +71,12 @@ export class Metrics {
       registers,
     });
     this.policyInfo = new Gauge({ name: 'cpp_policy_info', help: 'The loaded policy version (value 1).', labelNames: ['version'], registers });
+    this.grpcConnectionsRefused = new Counter({
+      name: 'cpp_grpc_connections_refused_total',
+      help: 'GRPC connections closed before reaching grpc-js: over grpc.max_connections, past grpc.handshake_timeout, not HTTP/2, or a failed TLS handshake.',
+      labelNames: ['reason'],
+      registers,
+    });
     this.cacheRequests = new Counter({
       name: 'cpp_cache_requests_total',
       help: 'Decision cache lookups by tier (memory, redis) and result (hit, miss; a Redis failure is a miss).',

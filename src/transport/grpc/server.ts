@@ -1,10 +1,9 @@
 /**
- * GRPC CentrifugoProxy: the six unary methods derived from the event registry, the standard
- * health service, optional TLS / mutual TLS. Decisions travel in OK responses; only requests
+ * GRPC CentrifugoProxy: the six unary methods derived from the event registry and the standard
+ * health service (connections, TLS and mutual TLS: listener.ts). Decisions travel in OK responses; only requests
  * that are not proxy requests get a non-OK status.
  */
-import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, status, type Metadata, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { BadRequestError, decodeRequest } from '../../core/decode.js';
@@ -17,6 +16,7 @@ import type { CallerCheck } from '../caller-auth.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { Drainable } from '../drain.js';
 import { encodeGrpcDecision } from './encode.js';
+import type { GrpcListener } from './listener.js';
 import { proxyServiceClient, SERVICE_NAME } from './proto.js';
 import { serverServiceDefinition, UndecodableRequest } from './service-definition.js';
 
@@ -32,12 +32,6 @@ export interface GrpcServerDeps {
   readonly log: Logger;
   /** Refused requests (wrong caller secret, undecodable messages), at most a line per reason and interval. */
   readonly refusals?: ThrottledLog;
-}
-
-export interface TlsFiles {
-  readonly cert: string;
-  readonly key: string;
-  readonly client_ca: string;
 }
 
 class GrpcRefusal extends Error {
@@ -85,16 +79,6 @@ function abortOnCancel(call: ServerUnaryCall<unknown, unknown>): AbortSignal {
   const controller = new AbortController();
   call.once('cancelled', () => controller.abort());
   return controller.signal;
-}
-
-export function grpcCredentials(tls: TlsFiles): ServerCredentials {
-  if (tls.cert === '') return ServerCredentials.createInsecure();
-  const rootCerts = tls.client_ca === '' ? null : readFileSync(tls.client_ca);
-  return ServerCredentials.createSsl(
-    rootCerts,
-    [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }],
-    rootCerts !== null,
-  );
 }
 
 export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health: HealthImplementation } {
@@ -170,10 +154,13 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
  * GOAWAY, so clients open no new streams here, and lets the calls in flight finish;
  * forceShutdown cancels what is left.
  */
-export function grpcDrainable(server: Server): Drainable {
+export function grpcDrainable(server: Server, listener: GrpcListener): Drainable {
   return {
     beginDrain: () => undefined,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    // Together: the listener's close waits for its connections to end, which tryShutdown brings.
+    close: async () => {
+      await Promise.all([listener.close(), new Promise<void>((resolve) => server.tryShutdown(() => resolve()))]);
+    },
     forceClose: () => server.forceShutdown(),
   };
 }
