@@ -18,6 +18,8 @@ export interface TierCounts {
 export interface CacheCounts {
   readonly decisions: TierCounts;
   readonly tokens: TierCounts;
+  /** Proxy requests being answered (cpp_inflight_requests, both transports). */
+  readonly inflight: number;
 }
 
 /** Shares of lookups, each NaN when the row made no lookup of that cache. */
@@ -52,6 +54,7 @@ export interface CacheCheck {
 
 const DECISIONS = 'cpp_cache_requests_total';
 const TOKENS = 'cpp_token_cache_requests_total';
+const INFLIGHT = 'cpp_inflight_requests';
 const LABELS: Record<ShareName, string> = { memory: 'memory', redis: 'Redis', miss: 'computed', tokenHit: 'token hits' };
 
 export const atLeast = (share: ShareName, min: number): ShareBound => ({ share, min });
@@ -60,19 +63,21 @@ export const atMost = (share: ShareName, max: number): ShareBound => ({ share, m
 /** The two counters out of Prometheus text; an absent series is 0 (prom-client omits unused label sets). */
 export function parseCacheCounts(text: string): CacheCounts {
   const values = new Map<string, number>();
+  let inflight = 0;
   for (const line of text.split('\n')) {
     const match = /^(\w+)\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!match || (match[1] !== DECISIONS && match[1] !== TOKENS)) continue;
+    if (!match || (match[1] !== DECISIONS && match[1] !== TOKENS && match[1] !== INFLIGHT)) continue;
     const labels = new Map([...(match[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] as string, m[2] as string]));
     const value = Number(match[3]);
     if (!Number.isFinite(value)) throw new Error(`unreadable counter: ${line}`);
-    values.set(`${match[1]} ${labels.get('tier')} ${labels.get('result')}`, value);
+    if (match[1] === INFLIGHT) inflight += value;
+    else values.set(`${match[1]} ${labels.get('tier')} ${labels.get('result')}`, value);
   }
   const tiers = (name: string): TierCounts => {
     const at = (tier: string, result: string) => values.get(`${name} ${tier} ${result}`) ?? 0;
     return { memoryHit: at('memory', 'hit'), memoryMiss: at('memory', 'miss'), redisHit: at('redis', 'hit'), redisMiss: at('redis', 'miss') };
   };
-  return { decisions: tiers(DECISIONS), tokens: tiers(TOKENS) };
+  return { decisions: tiers(DECISIONS), tokens: tiers(TOKENS), inflight };
 }
 
 function delta(before: TierCounts, after: TierCounts): TierCounts {
@@ -132,15 +137,34 @@ export async function scrapeCacheCounts(port: number): Promise<CacheCounts> {
   return parseCacheCounts(await res.text());
 }
 
+const sameCounts = (a: CacheCounts, b: CacheCounts) => JSON.stringify([a.decisions, a.tokens]) === JSON.stringify([b.decisions, b.tokens]);
+
 /**
- * Runs `run` between two scrapes of the process on `port` and checks its shares against `bounds`;
- * without a port or bounds (a floor, a peer without these counters) the row has no cache check.
+ * The counters once the process has answered everything sent to it: nothing in flight and no
+ * lookup between two scrapes. A load generator stops at its deadline, but an overloaded server
+ * still answers the requests queued by then; read too early, that tail would count in the next
+ * row (seen: the cached row's repeated channel as 5% memory hits of the uncached row after it).
+ */
+export async function settledCacheCounts(port: number, timeoutMs = 15_000): Promise<CacheCounts> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await scrapeCacheCounts(port);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await scrapeCacheCounts(port);
+    if ((now.inflight === 0 && sameCounts(now, last)) || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/**
+ * Runs `run` between two settled scrapes of the process on `port` and checks its shares against
+ * `bounds`; without a port or bounds (a floor, a peer without these counters) no cache check.
  */
 export async function withCacheCheck<T extends object>(port: number | undefined, bounds: readonly ShareBound[] | undefined, run: () => Promise<T>): Promise<T & { cache?: CacheCheck }> {
   if (port === undefined || !bounds) return run();
-  const before = await scrapeCacheCounts(port);
+  const before = await settledCacheCounts(port);
   const result = await run();
-  const cache = checkShares(cacheShares(before, await scrapeCacheCounts(port)), bounds);
+  const cache = checkShares(cacheShares(before, await settledCacheCounts(port)), bounds);
   return { ...result, cache };
 }
 
