@@ -274,10 +274,8 @@ if (ONLY.has('goals')) {
         await target.load(s, 2);
         return withCacheCheck(s.ready.port, target.cache, () => target.load(s, SECONDS));
       });
-      if (failed(result)) {
-        failures.push(failure(`goal round ${round + 1}, ${target.name}`, result));
-        console.error(`  ${failure(target.name, result)} — FAILED`);
-      }
+      console.error(`  round ${round + 1}, ${target.name}: ${result.rps.toFixed(0)} req/s, ${cpu(result.cpuUsPerRequest)} µs CPU/req, errors ${result.errors}, cache ${cacheCell(result.cache)}${failed(result) ? ' — FAILED' : ''}`);
+      if (failed(result)) failures.push(failure(`goal round ${round + 1}, ${target.name}`, result));
       results.get(target.name)?.push(result);
     }
   }
