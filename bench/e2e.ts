@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { centrifugoBinary } from '../test/e2e/helpers/centrifugo.js';
-import { cpuTable, e2eReport, MAX_ROW, p99Verdicts, ratioVerdicts, type Measured } from './lib/e2e-report.js';
+import { cacheCell, withCacheCheck } from './lib/cache-share.js';
+import { cpuTable, e2eReport, MAX_ROW, p99Verdicts, ratioVerdicts, rowFailed, type Measured } from './lib/e2e-report.js';
 import { e2eTargets, type Running, type Target } from './lib/e2e-targets.js';
 import { signE2eTokens } from './lib/e2e-tokens.js';
 import { cpuSeconds } from './lib/proc-cpu.js';
@@ -34,8 +35,8 @@ const P99_GOAL_MS = 50;
 const client = process.env.E2E_CLIENT === 'ws' ? connectAndSubscribe : rawConnectAndSubscribe;
 const list = (value: string | undefined, fallback: string) => (value ?? fallback).split(',').filter(Boolean);
 
-export async function runE2eBench({ seconds }: { seconds: number }): Promise<string[]> {
-  if (!centrifugoBinary()) return ['not available: no Centrifugo binary; install it with: bash scripts/install-centrifugo.sh'];
+export async function runE2eBench({ seconds }: { seconds: number }): Promise<{ lines: string[]; failures: string[] }> {
+  if (!centrifugoBinary()) return { lines: ['not available: no Centrifugo binary; install it with: bash scripts/install-centrifugo.sh'], failures: [] };
   const rounds = Number(process.env.E2E_ROUNDS ?? 3);
   const rates = list(process.env.E2E_RATES, '250,500,1000').map(Number);
   const concurrency = Number(process.env.E2E_CONCURRENCY ?? 32);
@@ -71,7 +72,8 @@ export async function runE2eBench({ seconds }: { seconds: number }): Promise<str
     ...cpuTable(all, keys, [String(rates[rates.length - 1]), MAX_ROW]),
     ...failureReasons(all),
   ];
-  return lines;
+  const failures = all.filter(rowFailed).map((m) => `e2e round ${m.round + 1}, ${m.target}, ${m.row}: ${m.figures.errors} errors; cache ${cacheCell(m.cache)}`);
+  return { lines, failures };
 }
 
 async function measureTarget(target: Target, round: number, rates: number[], seconds: number, concurrency: number, maxSessions: number, pool: readonly string[]): Promise<Measured[]> {
@@ -87,17 +89,24 @@ async function measureTarget(target: Target, round: number, rates: number[], sec
     return client(running.wsUrl, connect, `chat:room-${user % 1000}`, SESSION_TIMEOUT_MS);
   };
   const measure = async (row: string, load: (session: Session) => Promise<LoadFigures>) => {
-    const before = snapshot(running);
-    const figures = await load(sessionFrom(cursor));
+    // CPU over the sessions alone: the cache check's waits for a settled service stay outside.
+    let before = snapshot(running);
+    let after = before;
+    const { cache, ...figures } = await withCacheCheck(running.metricsPort, target.cache, async () => {
+      before = snapshot(running);
+      const loaded = await load(sessionFrom(cursor));
+      after = snapshot(running);
+      return loaded;
+    });
     cursor += figures.sessions;
-    const after = snapshot(running);
     const cpu = {
       centrifugo: after.centrifugo - before.centrifugo,
       ...(running.proxyPid !== undefined ? { proxy: after.proxy - before.proxy } : {}),
       client: after.client - before.client,
     };
-    results.push({ target: target.name, key: target.key, row, round, figures, cpu });
-    console.error(`  ${row}: ${figures.achieved.toFixed(0)}/s, p50 ${figures.p50ms.toFixed(1)} ms, p99 ${figures.p99ms.toFixed(1)} ms, errors ${figures.errors}`);
+    const measured: Measured = { target: target.name, key: target.key, row, round, figures, cpu, ...(cache ? { cache } : {}) };
+    results.push(measured);
+    console.error(`  ${row}: ${figures.achieved.toFixed(0)}/s, p50 ${figures.p50ms.toFixed(1)} ms, p99 ${figures.p99ms.toFixed(1)} ms, errors ${figures.errors}, cache ${cacheCell(cache)}${rowFailed(measured) ? ' — FAILED' : ''}`);
   };
   try {
     const warm = await closedLoop(16, WARM_SESSIONS, 5, sessionFrom(cursor));
@@ -138,8 +147,9 @@ function failureReasons(all: Measured[]): string[] {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   pinSelfToLoadCore();
-  const lines = await runE2eBench({ seconds: Number(process.env.BENCH_SECONDS ?? 3) });
-  for (const line of lines) console.log(line);
+  const { lines, failures } = await runE2eBench({ seconds: Number(process.env.BENCH_SECONDS ?? 3) });
+  for (const line of [...lines, ...failures.map((f) => `FAILED: ${f}`)]) console.log(line);
+  if (failures.length > 0) process.exitCode = 1;
   mkdirSync('.bench-out', { recursive: true });
   writeFileSync('.bench-out/e2e.md', `${lines.join('\n')}\n`);
 }

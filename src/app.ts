@@ -99,6 +99,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         redis,
         // The rest of the decision (signature, policy, cache) needs the last third.
         Math.floor((config.server.decision_timeout * 2) / 3),
+        { count: (tier, result) => metrics.tokenCacheRequests.inc({ tier, result }) },
       );
   const state = new AppState(config.grpc.enabled, () => policy.loaded(), () => ({
     policy_version: policy.loaded() ? policy.current().version : undefined,

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchCentrifugo, proxyEnv, ROOT, type ProxyTransport } from '../../test/e2e/helpers/centrifugo.js';
+import { atMost, type ShareBound } from './cache-share.js';
 import { CAN_PIN, SERVER_CORE, startServer, TASKSET, type Started } from './processes.js';
 import { AUDIENCE, ISSUER, type E2eTokens } from './e2e-tokens.js';
 
@@ -15,6 +16,8 @@ export interface Running {
   /** The processes whose CPU time is read: Centrifugo and, behind it, the proxy. */
   readonly centrifugoPid: number;
   readonly proxyPid?: number;
+  /** Our service's HTTP port (its /metrics), for the cache check; absent for the others. */
+  readonly metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -27,8 +30,17 @@ export interface Target {
    * would make Centrifugo skip the proxy).
    */
   readonly tokens: 'centrifugo' | 'service';
+  /** The cache shares its sessions imply, checked on our service's counters. */
+  readonly cache?: readonly ShareBound[];
   start(): Promise<Running>;
 }
+
+/**
+ * Every session is a new user with a new token (the warm-up's and earlier rows' users are never
+ * reused; a fresh Redis prefix per process): every token verified, every decision (connect, the
+ * personal channel, chat:room-N for that user) computed.
+ */
+const DISTINCT_SESSIONS: readonly ShareBound[] = [atMost('tokenHit', 0.01), atMost('memory', 0.01), atMost('redis', 0.01)];
 
 export interface TargetSetup {
   readonly dir: string;
@@ -86,7 +98,7 @@ function writeConfig(dir: string, name: string, text: string): string {
 }
 
 /** Starts a proxy process, then Centrifugo pointed at it; stops both (Centrifugo first). */
-async function behindCentrifugo(transport: ProxyTransport, proxy: () => Promise<Started>): Promise<Running> {
+async function behindCentrifugo(transport: ProxyTransport, proxy: () => Promise<Started>, ours = false): Promise<Running> {
   const server = await proxy();
   try {
     const centrifugo = await launchCentrifugo(
@@ -106,6 +118,7 @@ async function behindCentrifugo(transport: ProxyTransport, proxy: () => Promise<
       wsUrl: centrifugo.wsUrl,
       centrifugoPid: centrifugo.pid,
       proxyPid: server.child.pid,
+      ...(ours ? { metricsPort: server.ready.port } : {}),
       stop: async () => {
         await centrifugo.stop();
         await server.stop();
@@ -131,8 +144,8 @@ export function e2eTargets(setup: TargetSetup): Target[] {
         return { wsUrl: centrifugo.wsUrl, centrifugoPid: centrifugo.pid, stop: () => centrifugo.stop() };
       },
     },
-    { key: 'b', name: '(b) Centrifugo → service over HTTP', tokens: 'service', start: () => behindCentrifugo('http', service) },
-    { key: 'c', name: '(c) Centrifugo → service over GRPC', tokens: 'service', start: () => behindCentrifugo('grpc', service) },
+    { key: 'b', name: '(b) Centrifugo → service over HTTP', tokens: 'service', cache: DISTINCT_SESSIONS, start: () => behindCentrifugo('http', service, true) },
+    { key: 'c', name: '(c) Centrifugo → service over GRPC', tokens: 'service', cache: DISTINCT_SESSIONS, start: () => behindCentrifugo('grpc', service, true) },
     {
       key: 'd',
       name: '(d) Centrifugo → naive peer over HTTP',

@@ -7,6 +7,7 @@
  * whether the queue grows.
  */
 import { Pool } from 'undici';
+import type { CacheCheck } from './cache-share.js';
 import { quantileOfSorted } from './stats.js';
 
 export interface StormRequest {
@@ -43,6 +44,8 @@ export interface StormResult {
   readonly firstSecondP99ms: number;
   readonly lastSecondP99ms: number;
   readonly errors: number;
+  /** Verified-token hits against what the schedule implies (cache-share.ts), when checked. */
+  readonly cache?: CacheCheck;
 }
 
 interface Sample {

@@ -1,5 +1,6 @@
 /** HTTP load with wrk (keep-alive connections, like Centrifugo's pooled HTTP client). */
 import { fileURLToPath } from 'node:url';
+import type { CacheCheck } from './cache-share.js';
 import { cpuMeter, perRequestUs } from './proc-cpu.js';
 import { runTool } from './processes.js';
 
@@ -16,7 +17,12 @@ export interface LoadResult {
   readonly firstMismatch?: string;
   /** The server process's CPU time (user + system) over the load, per request answered. */
   readonly cpuUsPerRequest?: number;
+  /** The row's cache hit shares against what its workload implies (cache-share.ts), when checked. */
+  readonly cache?: CacheCheck;
 }
+
+/** A row that counts for nothing: wrong or missing answers, or a cache share its workload does not imply. */
+export const failed = (r: { readonly errors: number; readonly cache?: CacheCheck }): boolean => r.errors > 0 || r.cache?.failure !== undefined;
 
 /** What every answer must be: exactly `body`, or starting with `prefix` (and containing `contains`). */
 export type Expect = { readonly body: string } | { readonly prefix: string; readonly contains?: string };

@@ -7,6 +7,7 @@
 import { createHash, createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { CacheCounters } from '../cache/decision-cache.js';
 import type { RedisStore } from '../cache/redis-store.js';
 import { inSpan, type TraceContext } from '../telemetry/tracing.js';
 import type { Config } from '../config/schema.js';
@@ -104,10 +105,12 @@ export class JwtAuthenticator implements Authenticator {
     redis?: RedisStore,
     /** How long a connect waits for the remote key set (see JwksStore's waitMs); unset: for the whole fetch. */
     keyWaitMs?: number,
+    /** Verified-token cache lookups (cpp_token_cache_requests_total). */
+    tokenCounters?: CacheCounters,
   ) {
     this.sources = auth.token_sources.map(parseTokenSource);
     this.keys = keySources(auth.jwt, now, onJwksFetch, keyWaitMs);
-    this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis);
+    this.verified = new TieredVerifiedTokens(settingsFingerprint(auth), redis, tokenCounters);
   }
 
   /** Starts loading remote keys (jwks_url) in the background; nothing to do for local keys. */

@@ -7,6 +7,7 @@
  * A Redis failure is a miss: the token is simply verified again.
  */
 import { LRUCache } from 'lru-cache';
+import type { CacheCounters } from '../cache/decision-cache.js';
 import type { RedisStore } from '../cache/redis-store.js';
 import type { TraceContext } from '../telemetry/tracing.js';
 import type { Identity } from './authenticator.js';
@@ -25,21 +26,27 @@ export class TieredVerifiedTokens implements VerifiedTokens {
     /** Identifies the verification settings (algorithms, keys, issuer, audience, claims). */
     private readonly fingerprint: string,
     private readonly redis?: RedisStore,
+    /** Lookups by tier and result, counted as the decision cache counts its own. */
+    private readonly counters?: CacheCounters,
   ) {}
 
   async get(digest: string, trace?: TraceContext): Promise<Identity | undefined> {
     const known = this.memory.get(digest);
+    this.counters?.count('memory', known ? 'hit' : 'miss');
     if (known || !this.redis) return known;
     const redis = this.redis;
     const stored = await redis.attempt('token_get', (client) => client.get(redis.key('t', this.fingerprint, digest)), trace);
-    if (!stored) return undefined;
-    const identity = parseIdentity(stored);
+    const identity = stored ? parseIdentity(stored) : undefined;
+    this.counters?.count('redis', identity ? 'hit' : 'miss');
     if (identity) this.memory.set(digest, identity, { ttl: identity.expireAt ? Math.max(1, identity.expireAt * 1000 - Date.now()) : 60_000 });
     return identity;
   }
 
+  /** A hit is counted; a miss is not (the caller then asks get(), which counts it). */
   peek(digest: string): Identity | undefined {
-    return this.memory.get(digest);
+    const known = this.memory.get(digest);
+    if (known) this.counters?.count('memory', 'hit');
+    return known;
   }
 
   set(digest: string, identity: Identity, ttlMs: number): void {

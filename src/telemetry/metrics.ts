@@ -16,6 +16,7 @@ export class Metrics {
   readonly badRequests: Counter<'transport' | 'reason'>;
   readonly policyInfo: Gauge<'version'>;
   readonly cacheRequests: Counter<'tier' | 'result'>;
+  readonly tokenCacheRequests: Counter<'tier' | 'result'>;
   readonly redisErrors: Counter<'operation'>;
   readonly redisBreaker: Gauge<'state'>;
   readonly revocationUnknown: Counter;
@@ -80,6 +81,12 @@ export class Metrics {
     this.cacheRequests = new Counter({
       name: 'cpp_cache_requests_total',
       help: 'Decision cache lookups by tier (memory, redis) and result (hit, miss; a Redis failure is a miss).',
+      labelNames: ['tier', 'result'],
+      registers,
+    });
+    this.tokenCacheRequests = new Counter({
+      name: 'cpp_token_cache_requests_total',
+      help: 'Verified-token cache lookups on connect by tier (memory, redis) and result (hit, miss; a miss means a signature check; a Redis failure is a miss).',
       labelNames: ['tier', 'result'],
       registers,
     });

@@ -19,12 +19,16 @@ const plain = redisClient();
 const stores: RedisStore[] = [];
 let idp: JwksServer;
 
-async function replica(jwt: Record<string, unknown>): Promise<JwtAuthenticator> {
+/** Each replica's verified-token lookups, "tier result" → count. */
+type Counts = Map<string, number>;
+
+async function replica(jwt: Record<string, unknown>, counts: Counts = new Map()): Promise<JwtAuthenticator> {
   const client = createRedis(REDIS_URL, { commandTimeoutMs: 200 });
   const store = new RedisStore(client, prefix, pino({ level: 'silent' }));
   stores.push(store);
   assert.equal(await store.ready(2000), true);
-  return new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: idp.url, ...jwt } } }).auth, Date.now, undefined, store);
+  const counters = { count: (tier: string, result: string) => counts.set(`${tier} ${result}`, (counts.get(`${tier} ${result}`) ?? 0) + 1) };
+  return new JwtAuthenticator(configSchema.parse({ auth: { jwt: { jwks_url: idp.url, ...jwt } } }).auth, Date.now, undefined, store, undefined, counters);
 }
 
 const request = (token: string): ConnectRequest => connectWithToken(token);
@@ -40,7 +44,8 @@ describe('verified-token cache, Redis tier', () => {
   it('a token verified on one replica is accepted on another without verifying (no JWKS fetch there)', async () => {
     idp = await startJwksServer({ keys: [jwkOf(rsa.publicKey, 'rsa-1', 'RS256')] });
     const token = rs256With(rsa.privateKey, 'rsa-1', { sub: '56', roles: ['role:member'], exp: nowSeconds() + 600 });
-    const a = await replica({});
+    const aCounts: Counts = new Map();
+    const a = await replica({}, aCounts);
     const first = await a.authenticate(request(token));
     assert.equal(first.kind, 'authenticated');
     assert.equal(idp.hits, 1);
@@ -51,9 +56,14 @@ describe('verified-token cache, Redis tier', () => {
     const ttl = await plain.pttl(key);
     assert.ok(ttl > 590_000 && ttl <= 600_000, `ttl follows exp: ${ttl}`);
 
-    const b = await replica({});
+    assert.deepEqual([...aCounts], [['memory miss', 1], ['redis miss', 1]], 'replica A: a miss in both tiers');
+
+    const bCounts: Counts = new Map();
+    const b = await replica({}, bCounts);
     assert.deepEqual(await b.authenticate(request(token)), first);
     assert.equal(idp.hits, 1, 'replica B did not need the keys: it did not verify');
+    assert.deepEqual(await b.authenticate(request(token)), first);
+    assert.deepEqual([...bCounts], [['memory miss', 1], ['redis hit', 1], ['memory hit', 1]], 'replica B: a Redis hit, then a memory hit');
 
     const other = await replica({ audience: 'another-audience' });
     const refused = await other.authenticate(request(token));

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jsonToGrpcRequest, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
+import { HMAC_SECRET, signJwt } from '../helpers/tokens.js';
 
 /** Prometheus text → "name{labels}" → value. */
 function parse(text: string): Map<string, number> {
@@ -42,5 +43,23 @@ describe('metrics after known traffic', () => {
     expect(`cpp_policy_info{version="${h.app.policy.current().version}"}`, 1);
     expect('cpp_decision_log_lines_total{decision="deny"}', 1);
     assert.ok((series.get('process_cpu_user_seconds_total') ?? 0) > 0, 'Node process metrics are exported');
+  });
+
+  it('counts verified-token cache lookups: a repeated token is a memory hit, a new one a miss', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const connect = (sub: string) =>
+      JSON.stringify({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', data: { token: signJwt({ alg: 'HS256', typ: 'JWT' }, { sub, exp }, { alg: 'HS256', secret: HMAC_SECRET }) } });
+    const h2 = await startHarness(testConfigYaml(`auth: { jwt: { algorithms: [HS256], hmac_secret: "${HMAC_SECRET}" } }`));
+    try {
+      const repeated = connect('56');
+      for (const body of [repeated, repeated, repeated, connect('57')]) assert.equal((await h2.http('/centrifugo/connect', body)).status, 200);
+      const series = parse(await (await fetch(`${h2.httpUrl}/metrics`)).text());
+      // First of the repeated token and the other token: misses (signature checked); the two repeats: hits.
+      assert.equal(series.get('cpp_token_cache_requests_total{tier="memory",result="miss"}'), 2);
+      assert.equal(series.get('cpp_token_cache_requests_total{tier="memory",result="hit"}'), 2);
+      assert.equal(series.get('cpp_token_cache_requests_total{tier="redis",result="hit"}'), undefined, 'no Redis tier without Redis');
+    } finally {
+      await h2.stop();
+    }
   });
 });
