@@ -3,12 +3,13 @@
  * credentials metadata); several secrets while one is being rotated. Compared in constant time over fixed-length digests, so neither the
  * content nor the length of the secret leaks through timing.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { callerSecrets } from '../config/schema.js';
 
 export type CallerCheck = (presented: string | undefined) => boolean;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+// One-shot hash: about half the CPU of createHash().update().digest(), on every proxied request.
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export function callerCheck(secret: string | readonly string[]): CallerCheck {
   const expected = callerSecrets(secret).map(digest);
