@@ -2,6 +2,7 @@ import { allow, disconnect, fail, type Decision } from '../core/decision.js';
 import { jsonPayload, type ConnectRequest, type ConnectResult, type JsonValue, type Payload } from '../core/messages.js';
 import type { Identity } from '../auth/authenticator.js';
 import { USER_PLACEHOLDER } from '../policy/object-pattern.js';
+import { markStable } from '../core/stable-results.js';
 import { ThrottledLog } from '../telemetry/throttled-log.js';
 import type { PolicyQuery } from '../policy/engine.js';
 import type { Handler, HandlerContext, HandlerDeps } from './handler.js';
@@ -98,6 +99,8 @@ export function connectHandler(deps: HandlerDeps): Handler<'connect'> {
 interface IdentityParts {
   readonly info?: Payload;
   readonly meta?: JsonValue;
+  /** The last answer made for this identity: a repeated connect with the same channels gets it again. */
+  last?: { readonly channels: readonly string[]; readonly result: ConnectResult };
 }
 const partsOf = new WeakMap<Identity, IdentityParts>();
 
@@ -113,13 +116,23 @@ function identityParts(identity: Identity): IdentityParts {
   return parts;
 }
 
+const sameChannels = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((channel, i) => channel === b[i]);
+
+/**
+ * The answer for an identity and its allowed channels. The same identity object (a verified-token
+ * hit) with the same channels gets the same frozen result, whose encoding the transports keep.
+ */
 function connectResult(identity: Identity, channels: string[]): ConnectResult {
-  const { info, meta } = identityParts(identity);
-  return {
+  const parts = identityParts(identity);
+  if (parts.last && sameChannels(parts.last.channels, channels)) return parts.last.result;
+  const { info, meta } = parts;
+  const result = markStable<ConnectResult>({
     user: identity.user,
     ...(identity.expireAt ? { expire_at: identity.expireAt } : {}),
     ...(info ? { info } : {}),
     ...(channels.length > 0 ? { channels } : {}),
     ...(meta ? { meta } : {}),
-  };
+  });
+  parts.last = { channels, result };
+  return result;
 }

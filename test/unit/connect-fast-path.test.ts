@@ -29,9 +29,14 @@ function build(options: { limits?: RateLimits } = {}) {
   const config = configSchema.parse({
     auth: { jwt: { hmac_secret: HMAC_SECRET, algorithms: ['HS256'] }, claims: { info: ['name'] }, channels: ['personal:{user}', 'news', 'staff'] },
   });
-  // v1 lets everyone connect and subscribe except to "staff"; v2 refuses user "56" at connect.
+  // v1 lets everyone connect and subscribe except to "staff"; v2 refuses user "56" at connect;
+  // v3 is v1 that also refuses "news".
   const engineOf = (version: string): PolicyEngine =>
-    ({ version, evaluator: 'test', decide: (q: PolicyQuery) => q.object !== 'staff' && !(version === 'v2' && q.action === 'connect' && q.user === '56') }) as unknown as PolicyEngine;
+    ({
+      version,
+      evaluator: 'test',
+      decide: (q: PolicyQuery) => q.object !== 'staff' && !(version === 'v2' && q.action === 'connect' && q.user === '56') && !(version === 'v3' && q.object === 'news'),
+    }) as unknown as PolicyEngine;
   let engine = engineOf('v1');
   const logged: string[] = [];
   const cache = new TieredDecisionCache({ maxEntries: 100, ttlMs: 60_000 });
@@ -57,7 +62,7 @@ function build(options: { limits?: RateLimits } = {}) {
     codes: config.codes,
     logged,
     revoke: (user: string) => revoked.add(user),
-    reload: () => (engine = engineOf('v2')),
+    reload: (version = 'v2') => (engine = engineOf(version)),
     advance: (ms: number) => (clock += ms),
   };
 }
@@ -127,5 +132,21 @@ describe('connect with a token whose identity and policy answers are in memory',
     assert.ok(again instanceof Promise);
     assert.equal(wire(await again), EXPECTED);
     assert.deepEqual(counted, ['address', 'user 56', 'address', 'user 56']);
+  });
+
+  it('hands out one frozen answer per identity and channels, so the transports encode it once; other channels make a new one', async () => {
+    const { connect, reload } = build();
+    const slow = (await connect(token)) as Decision<AnyResult> & { kind: 'result' };
+    const fast = connect(token) as Decision<AnyResult> & { kind: 'result' };
+    assert.equal(fast.result, slow.result, 'the same result object');
+    assert.ok(Object.isFrozen(fast.result));
+    assert.equal(wire(fast), EXPECTED);
+    assert.equal(encodeHttpDecision(fast, true), '{"result":{"user":"56","expire_at":1800000060,"b64info":"eyJuYW1lIjoiVXNlciA1NiJ9","channels":["personal:56","news"],"meta":{"roles":["role:member"]}}}');
+    reload('v3');
+    const fewer = (await connect(token)) as Decision<AnyResult> & { kind: 'result' };
+    assert.notEqual(fewer.result, slow.result);
+    assert.equal(wire(fewer), '{"result":{"user":"56","expire_at":1800000060,"info":{"name":"User 56"},"channels":["personal:56"],"meta":{"roles":["role:member"]}}}');
+    reload('v1');
+    assert.equal(wire((await connect(token)) as Decision<AnyResult>), EXPECTED, 'back to the first channels: the answer follows them');
   });
 });

@@ -1,6 +1,7 @@
 /** Decisions as CentrifugoProxy response messages (proto-loader plain objects). */
 import type { Decision } from '../../core/decision.js';
 import type { AnyResult } from '../../core/messages.js';
+import { markStable, StableEncodings } from '../../core/stable-results.js';
 import { hasWireFields, resultToWire, type BytesEncoding } from '../../core/wire-result.js';
 
 const protoBytes: BytesEncoding = {
@@ -14,10 +15,14 @@ const protoBytes: BytesEncoding = {
  */
 export const EMPTY_ALLOW: Readonly<Record<string, unknown>> = Object.freeze({ result: Object.freeze({}) });
 
+/** A stable result's message is itself marked stable, so the server keeps its bytes too. */
+const stableMessages = new StableEncodings<Readonly<Record<string, unknown>>>();
+
 export function encodeGrpcDecision(decision: Decision<AnyResult>, binary: boolean): Readonly<Record<string, unknown>> {
   switch (decision.kind) {
     case 'result':
-      return hasWireFields(decision.result) ? { result: resultToWire(decision.result, binary, protoBytes) } : EMPTY_ALLOW;
+      if (!hasWireFields(decision.result)) return EMPTY_ALLOW;
+      return stableMessages.get(decision.result, binary, () => markStable({ result: resultToWire(decision.result, binary, protoBytes) }));
     case 'error':
       // Proto3 scalars at their default are left out, as Centrifugo's own Go encoder does.
       return { error: decision.temporary ? { code: decision.code, message: decision.message, temporary: true } : { code: decision.code, message: decision.message } };

@@ -9,6 +9,7 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { methodCodec } from './codec.js';
 import { EMPTY_ALLOW } from './encode.js';
+import { StableEncodings } from '../../core/stable-results.js';
 
 /** What an implemented method's handler receives when the request bytes are not its message. */
 export class UndecodableRequest {
@@ -39,10 +40,13 @@ export function serverServiceDefinition(generic: ServiceDefinition, implemented:
     // One marker per method: nothing is allocated for a refused message, and nothing of it is kept.
     const undecodable = new UndecodableRequest(requestName);
     const emptyAllow = codec.encodeResponse(EMPTY_ALLOW);
+    // Bytes of stable messages (a repeated connect's answer), per method: the response types differ.
+    const stableBytes = new StableEncodings<Buffer>();
+    const encode = (value: Record<string, unknown>) => stableBytes.get(value, false, () => codec.encodeResponse(value));
     definition[name] = {
       ...method,
-      // grpc-js copies the bytes into its frame, so one encoding of the empty allow serves every call.
-      responseSerialize: (value: unknown) => (value === EMPTY_ALLOW ? emptyAllow : codec.encodeResponse(value as Record<string, unknown>)),
+      // grpc-js copies the bytes into its frame, so one encoding serves every call that answers it.
+      responseSerialize: (value: unknown) => (value === EMPTY_ALLOW ? emptyAllow : encode(value as Record<string, unknown>)),
       requestDeserialize: (bytes: Buffer) => {
         try {
           return decode(bytes);

@@ -1,6 +1,7 @@
 /** Decisions as the JSON bodies Centrifugo decodes with Go's encoding/json (snake_case keys). */
 import type { Decision } from '../../core/decision.js';
 import type { AnyResult } from '../../core/messages.js';
+import { StableEncodings } from '../../core/stable-results.js';
 import { hasWireFields, resultToWire, type BytesEncoding } from '../../core/wire-result.js';
 
 /** Already-serialised JSON text, embedded as is (Centrifugo's bytes fields are raw JSON on HTTP). */
@@ -28,6 +29,7 @@ function serialize(value: unknown): string {
 
 /** An allow with nothing in it (subscribe, publish without a lifetime): the most common answer by far. */
 const EMPTY_RESULT = '{"result":{}}';
+const stableAnswers = new StableEncodings<string>();
 
 /**
  * Errors and disconnects have fixed shapes, written as text straight away rather than built as
@@ -36,7 +38,8 @@ const EMPTY_RESULT = '{"result":{}}';
 export function encodeHttpDecision(decision: Decision<AnyResult>, binary: boolean): string {
   switch (decision.kind) {
     case 'result':
-      return hasWireFields(decision.result) ? serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }) : EMPTY_RESULT;
+      if (!hasWireFields(decision.result)) return EMPTY_RESULT;
+      return stableAnswers.get(decision.result, binary, () => serialize({ result: resultToWire(decision.result, binary, jsonEmbedding) }));
     case 'error':
       return `{"error":{"code":${JSON.stringify(decision.code)},"message":${JSON.stringify(decision.message)}${decision.temporary ? ',"temporary":true' : ''}}}`;
     case 'disconnect':
