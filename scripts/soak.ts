@@ -6,7 +6,8 @@
  * from /proc every SOAK_SAMPLE_EVERY requests (default: 20 samples). Prints the RSS curve (MiB)
  * with both processes' CPU seconds, the client's RSS and the rate since the last sample (a rate
  * that falls while the service idles means the client, not the service, sets it), then the
- * counts (sent, failed, wrong); exits 1 on any failed or wrong answer.
+ * counts (sent, failed, wrong) and the served process's warn and error lines (how many, the
+ * first few: a failure's cause); exits 1 on any failed or wrong answer.
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -15,6 +16,7 @@ import { memoryOf } from '../bench/lib/proc-memory.js';
 import { startEchoUpstream } from '../test/helpers/echo-upstream.js';
 import { ROOT } from '../test/helpers/harness.js';
 import { loadClient, mixed, runLoad } from '../test/helpers/load.js';
+import { lineSplitter, pinoLevel } from '../test/helpers/output-tail.js';
 import { startServeProcess } from '../test/helpers/serve-process.js';
 import { trafficCase, trafficConfigYaml } from '../test/helpers/traffic.js';
 
@@ -33,6 +35,14 @@ log: { level: info }
 ${trafficConfigYaml(upstream.url)}`);
 const pid = proc.child.pid as number;
 const client = loadClient(proc.httpPort, proc.grpcPort);
+/** The served process's warn and error lines: how many, and the first few (a failure's cause). */
+const warnings = { count: 0, first: [] as string[] };
+const scanWarnings = lineSplitter((line) => {
+  if ((pinoLevel(line) ?? 0) < 40) return;
+  warnings.count += 1;
+  if (warnings.first.length < 5) warnings.first.push(line);
+});
+proc.child.stdout?.on('data', (chunk: Buffer) => scanWarnings(chunk.toString()));
 interface Point {
   readonly requests: number;
   readonly rssMiB: number;
@@ -85,10 +95,12 @@ try {
         cpuSeconds: cpuSeconds(pid),
         clientCpuSeconds: cpuSeconds(process.pid),
         clientPeakMiB: Math.round(memoryOf(process.pid).peakMiB * 10) / 10,
+        serverWarnings: warnings.count,
       },
     }),
   );
   for (const e of report.examples) console.log(e);
+  for (const line of warnings.first) console.log(`served process: ${line}`);
   code = report.failed === 0 && report.wrong === 0 ? 0 : 1;
 } finally {
   client.close();

@@ -34,3 +34,10 @@ export function lineSplitter(onLine: (line: string) => void): (chunk: string) =>
     for (const line of lines) onLine(line);
   };
 }
+
+/** The pino level of a JSON log line (30 info, 40 warn, 50 error, 60 fatal), or undefined for any other line. */
+export function pinoLevel(line: string): number | undefined {
+  // pino writes the level first; reading it from the prefix spares parsing every decision line.
+  const match = /^\{"level":(\d+)[,}]/.exec(line);
+  return match ? Number(match[1]) : undefined;
+}

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lineSplitter, OutputTail } from '../helpers/output-tail.js';
+import { lineSplitter, OutputTail, pinoLevel } from '../helpers/output-tail.js';
 
 describe('OutputTail', () => {
   it('keeps only the last characters, however much was written', () => {
@@ -34,5 +34,15 @@ describe('lineSplitter', () => {
     const scan = lineSplitter((line) => lines.push(line));
     for (const chunk of ['{"a":1}\n{"msg":"list', 'ening","http_port":1}\n', '{"b":', '2}\npart', 'ial']) scan(chunk);
     assert.deepEqual(lines, ['{"a":1}', '{"msg":"listening","http_port":1}', '{"b":2}']);
+  });
+});
+
+describe('pinoLevel', () => {
+  it("reads a pino line's level and nothing from other lines", () => {
+    assert.equal(pinoLevel('{"level":50,"time":1,"msg":"decision timed out"}'), 50);
+    assert.equal(pinoLevel('{"level":30,"msg":"decision"}'), 30);
+    assert.equal(pinoLevel('{"msg":"x","level":50}'), undefined);
+    assert.equal(pinoLevel('level 50'), undefined);
+    assert.equal(pinoLevel(''), undefined);
   });
 });
