@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, writeConfig } from './harness.js';
+import { lineSplitter, OutputTail } from './output-tail.js';
 
 export interface ServeProcess {
   readonly child: ChildProcess;
@@ -12,7 +13,7 @@ export interface ServeProcess {
   readonly grpcPort: number;
   /** Resolves with the exit code and when the process exited (performance.now()). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  /** Everything it wrote to stdout and stderr so far (for failure messages). */
+  /** The last 256–512 KiB it wrote to stdout and stderr (for failure messages). */
   output(): string;
   /** Kills it if it still runs (tests call this in `after`). */
   kill(): void;
@@ -25,29 +26,30 @@ export async function startServeProcess(configYaml: string): Promise<ServeProces
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
   });
-  let output = '';
+  const output = new OutputTail();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })),
   );
   const ports = new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const line of output.split('\n')) {
-        if (!line.includes('"listening"')) continue;
-        const parsed = JSON.parse(line) as { http_port: number; grpc_port: number };
-        resolve({ httpPort: parsed.http_port, grpcPort: parsed.grpc_port });
-      }
-    };
+    // Lines are scanned for the "listening" line only until it came; then output is only kept.
+    const scan = lineSplitter((line) => {
+      if (!line.includes('"listening"')) return;
+      const parsed = JSON.parse(line) as { http_port: number; grpc_port: number };
+      child.stdout?.off('data', onData);
+      resolve({ httpPort: parsed.http_port, grpcPort: parsed.grpc_port });
+    });
+    const onData = (chunk: Buffer) => scan(chunk.toString());
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then(({ code }) => reject(new Error(`serve exited with ${code} before listening:\n${output}`)));
-    setTimeout(() => reject(new Error(`serve did not listen within 15 s:\n${output}`)), 15_000).unref();
+    child.stdout?.on('data', (chunk: Buffer) => output.append(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => output.append(chunk.toString()));
+    void exited.then(({ code }) => reject(new Error(`serve exited with ${code} before listening:\n${output.toString()}`)));
+    setTimeout(() => reject(new Error(`serve did not listen within 15 s:\n${output.toString()}`)), 15_000).unref();
   });
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   try {
-    return { child, ...(await ports), exited, output: () => output, kill };
+    return { child, ...(await ports), exited, output: () => output.toString(), kill };
   } catch (err) {
     kill();
     throw err;
