@@ -171,8 +171,9 @@ export class IndexedEngine implements PolicyEngine {
       frontier = next;
     }
     known = [...depth.keys()];
-    // Only names from the policy and users seen are cached; bound it so unique users cannot grow it forever.
-    if (this.closures.size < 100_000 || this.parents.has(name)) this.closures.set(name, known);
+    // Asked only for names that are the left side of a g line (subjects() checks), so the cache
+    // holds at most one entry per such name: the policy bounds it, unique users cannot grow it.
+    this.closures.set(name, known);
     return known;
   }
 
