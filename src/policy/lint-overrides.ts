@@ -6,6 +6,7 @@
 import { ANONYMOUS_ROLE, AUTHENTICATED_ROLE } from './engine.js';
 import type { RoleGraph } from './lint-roles.js';
 import type { PolicyRule } from './policy-source.js';
+import { runAtOnce, type Steps } from './time-slices.js';
 
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
@@ -38,21 +39,28 @@ interface DenyBucket {
   readonly allStars: number[];
 }
 
-function indexDenies(rules: readonly PolicyRule[]): Map<string, DenyBucket> {
+/** One step per rule (time-slices.ts). */
+function* indexDenies(rules: readonly PolicyRule[]): Steps<Map<string, DenyBucket>> {
   const buckets = new Map<string, DenyBucket>();
-  rules.forEach((rule, index) => {
-    if (rule.ptype !== 'p' || rule.values[3] !== 'deny') return;
+  const push = (map: Map<string, number[]>, key: string, index: number) => {
+    const list = map.get(key);
+    if (list) list.push(index);
+    else map.set(key, [index]);
+  };
+  for (let index = 0; index < rules.length; index++) {
+    yield;
+    const rule = rules[index]!;
+    if (rule.ptype !== 'p' || rule.values[3] !== 'deny') continue;
     const [subject = '', pattern = '', action = ''] = rule.values;
     const key = `${action}\u0000${subject}`;
     let bucket = buckets.get(key);
     if (!bucket) buckets.set(key, (bucket = { exact: new Map(), prefixes: new Map(), allStars: [] }));
-    const push = (map: Map<string, number[]>, k: string) => map.set(k, [...(map.get(k) ?? []), index]);
     if (/^\*+$/.test(pattern)) bucket.allStars.push(index);
     else {
-      push(bucket.exact, pattern);
-      if (pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('{user}')) push(bucket.prefixes, pattern.slice(0, -1));
+      push(bucket.exact, pattern, index);
+      if (pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('{user}')) push(bucket.prefixes, pattern.slice(0, -1), index);
     }
-  });
+  }
   return buckets;
 }
 
@@ -63,9 +71,19 @@ function candidates(bucket: DenyBucket, pattern: string): number[] {
   return found;
 }
 
-export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph): Array<{ rule: PolicyRule; message: string }> {
-  const found: Array<{ rule: PolicyRule; message: string }> = [];
-  const buckets = indexDenies(rules);
+export interface Finding {
+  readonly rule: PolicyRule;
+  readonly message: string;
+}
+
+export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph): Finding[] {
+  return runAtOnce(unreachableAllowSteps(rules, graph));
+}
+
+/** unreachableAllows one rule per step (time-slices.ts). */
+export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: RoleGraph): Steps<Finding[]> {
+  const found: Finding[] = [];
+  const buckets = yield* indexDenies(rules);
   if (buckets.size === 0) return found;
   const reachable = new Map<string, string[]>();
   const denySubjectsFor = (subject: string): string[] => {
@@ -78,6 +96,7 @@ export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph
     return names;
   };
   for (const allow of rules) {
+    yield;
     if (allow.ptype !== 'p' || allow.values[3] !== 'allow') continue;
     const [subject = '', pattern = '', action] = allow.values;
     // The deny that decides the message is the first in file order, as a plain scan would find.

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EMPTY_OBJECT_ACTIONS } from './actions.js';
 import type { PolicyEngine } from './engine.js';
+import { runAtOnce, type Steps } from './time-slices.js';
 
 /**
  * One case. Every field but `roles` is required: a case without `object` would quietly ask about
@@ -83,11 +84,19 @@ export function loadTestCases(dir: string, only: (file: string) => boolean = () 
 }
 
 export function runTestCases(engine: PolicyEngine, cases: readonly PolicyTestCase[]): TestOutcome[] {
-  return cases.map((testCase) => {
+  return runAtOnce(testCaseSteps(engine, cases));
+}
+
+/** runTestCases one case per step (time-slices.ts): a reload runs them in slices. */
+export function* testCaseSteps(engine: PolicyEngine, cases: readonly PolicyTestCase[]): Steps<TestOutcome[]> {
+  const outcomes: TestOutcome[] = [];
+  for (const testCase of cases) {
+    yield;
     const allowed = engine.decide({ user: testCase.user, roles: testCase.roles, action: testCase.action, object: testCase.object });
     const got = allowed ? 'allow' : 'deny';
-    return { testCase, passed: got === testCase.expect, got };
-  });
+    outcomes.push({ testCase, passed: got === testCase.expect, got });
+  }
+  return outcomes;
 }
 
 export function describeFailure(outcome: TestOutcome): string {

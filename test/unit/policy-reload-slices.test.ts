@@ -1,0 +1,202 @@
+/**
+ * A reload shares the event loop with the requests (time-slices.ts): lint and the policy test
+ * cases run in slices on a reload and at once for `check` and the policy page, with the same
+ * results, and while a large policy reloads the live one keeps answering. The slicing tests use
+ * a fake clock, so the number of event-loop turns is exact whatever the machine's load; the
+ * last test uses the real clock and asserts loosely: it fails when a phase runs as one block.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it, mock } from 'node:test';
+import pino from 'pino';
+import { IndexedEngine } from '../../src/policy/indexed-engine.js';
+import { lintPolicy, lintPolicyInSlices } from '../../src/policy/lint.js';
+import { parsePolicyText, readPolicySource, type PolicyRule, type PolicySource } from '../../src/policy/policy-source.js';
+import { PolicyStore } from '../../src/policy/policy-store.js';
+import { loadTestCases, runTestCases, testCaseSteps, type PolicyTestCase } from '../../src/policy/test-cases.js';
+import { runAtOnce, runInSlices, type Steps } from '../../src/policy/time-slices.js';
+import { DEFAULT_MODEL, generatePolicy } from '../helpers/policy-generator.js';
+
+/** Event-loop turns taken while `work` runs: a ticker re-arms itself on every turn. */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<[number, T]> {
+  let turns = 0;
+  let running = true;
+  const tick = () => {
+    if (!running) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  const result = await work();
+  running = false;
+  return [turns, result];
+}
+
+/** A clock that moves `step` ms on by every reading. */
+function fakeClock(step: number): void {
+  let now = 1000;
+  mock.method(performance, 'now', () => (now += step));
+}
+
+afterEach(() => mock.restoreAll());
+
+/** `count` steps, then the number of steps taken. */
+function* counting(count: number): Steps<number> {
+  let taken = 0;
+  for (let i = 0; i < count; i++) {
+    yield;
+    taken++;
+  }
+  return taken;
+}
+
+describe('runInSlices checks the clock every 32 steps and yields once a slice ran over 2 ms', () => {
+  // [what, ms per clock reading, steps, event-loop turns]
+  const cases: Array<[string, number, number, number]> = [
+    ['a stopped clock: no turns', 0, 32 * 30, 0],
+    // Every check reads 3 ms more than the slice's start (or the last restart): each one yields.
+    ['3 ms per reading: every check yields', 3, 32 * 30, 30],
+    // 1 ms per reading: 1, 2, then 3 ms > 2 ms; the restart reads the clock once more.
+    ['1 ms per reading: every third check yields', 1, 32 * 30, 10],
+    ['fewer than 32 steps: no check, no turn', 3, 31, 0],
+  ];
+  for (const [what, step, count, expected] of cases) {
+    it(what, async () => {
+      fakeClock(step);
+      const [turns, taken] = await turnsDuring(() => runInSlices(counting(count)));
+      mock.restoreAll();
+      assert.equal(turns, expected);
+      assert.equal(taken, count);
+      assert.equal(runAtOnce(counting(count)), count);
+    });
+  }
+});
+
+/** Lines with one problem of each kind lint knows (lint.ts), appended to a generated policy. */
+const KNOWN_PROBLEMS = [
+  'p, role:r1, ns1:room1, subscribe, allow',
+  'p, role:r1, ns1:room1, subscribe, allow',
+  'p, role:r2, ns2:*, subscribe, allow',
+  'p, role:r2, ns2:*, subscribe, deny',
+  'p, role:r3, x:*, publsh, allow',
+  'p, role:r3, x:*, *, allow',
+  'p, role:r3, room with space, subscribe, allow',
+  'p, role:r3, chat:*, connect, allow',
+  'p, moderators, chat:*, publish, allow',
+  'g, role:cycle-a, role:cycle-b',
+  'g, role:cycle-b, role:cycle-a',
+  'g, someone, role:nothing-granted',
+];
+
+/** A generated policy (nested roles, denies over allows, odd names) plus KNOWN_PROBLEMS. */
+function policyWithProblems(seed: number, size: number): PolicySource {
+  const { source } = generatePolicy(seed, size, DEFAULT_MODEL, { boundaries: true });
+  const extra = parsePolicyText(KNOWN_PROBLEMS.join('\n'), 'problems.csv');
+  return { ...source, rules: [...source.rules, ...extra], files: [...source.files, 'problems.csv'] };
+}
+
+describe('lint and policy test cases in slices give what they give at once', () => {
+  it('lint: every warning, in the same order, from a run that yielded hundreds of times', async () => {
+    const source = policyWithProblems(21, 6000);
+    const atOnce = lintPolicy(source);
+    fakeClock(3);
+    const [turns, sliced] = await turnsDuring(() => lintPolicyInSlices(source));
+    mock.restoreAll();
+    assert.ok(turns > 100, `event-loop turns during lint: ${turns}`);
+    assert.deepEqual(sliced, atOnce);
+    // The problems put there are found, so the comparison is not one of two empty lists.
+    const kinds = ['duplicate of', 'this allow never takes effect', 'unknown action', 'action "*" is not a wildcard', 'contains whitespace', 'of connect is always ""', 'looks like a role', 'role cycle', 'gives nothing'];
+    for (const kind of kinds) assert.ok(sliced.some((w) => w.includes(kind)), `a "${kind}" warning`);
+    assert.ok(sliced.length > 100, `warnings: ${sliced.length}`);
+  });
+
+  it('lint: two reloads linting at once, interleaved, each get the warnings of their own policy', async () => {
+    const [a, b] = [policyWithProblems(22, 3000), policyWithProblems(23, 4000)];
+    const expected = [lintPolicy(a), lintPolicy(b)];
+    fakeClock(3);
+    const [turns, both] = await turnsDuring(() => Promise.all([lintPolicyInSlices(a), lintPolicyInSlices(b)]));
+    mock.restoreAll();
+    assert.ok(turns > 100, `event-loop turns: ${turns}`);
+    assert.notDeepEqual(expected[0], expected[1]);
+    assert.deepEqual(both, expected);
+  });
+
+  it('policy test cases: the same outcomes, case by case', async () => {
+    const generated = generatePolicy(24, 3000, DEFAULT_MODEL, { boundaries: true });
+    const engine = await IndexedEngine.build(generated.source);
+    const cases = generated.requests(2000).map((q, index) => ({ ...q, note: `case ${index}`, expect: index % 2 ? 'allow' : 'deny', file: 'cases.yaml', index }) as PolicyTestCase);
+    const atOnce = runTestCases(engine, cases);
+    fakeClock(3);
+    const [turns, sliced] = await turnsDuring(() => runInSlices(testCaseSteps(engine, cases)));
+    mock.restoreAll();
+    // A check every 32 cases, each 3 ms past the last: every one yields.
+    assert.equal(turns, Math.floor(2000 / 32));
+    assert.deepEqual(sliced, atOnce);
+    assert.ok(new Set(sliced.map((o) => o.got)).size === 2 && new Set(sliced.map((o) => o.passed)).size === 2, 'allows and denies, passes and failures');
+  });
+});
+
+/** CPU time this process has used, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** The rules as the service's policy.csv holds them. */
+const csv = (rules: readonly PolicyRule[]) => rules.map((r) => [r.ptype, ...r.values].join(', ')).join('\n');
+
+describe('decisions are answered while a large policy reloads', () => {
+  it('a 1 ms decision task is never held for long, while 60,000 rules are read, indexed, tested and linted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-reload-slices-'));
+    const model = join(dir, 'model.conf');
+    const policy = join(dir, 'policy.csv');
+    const tests = join(dir, 'tests.yaml');
+    writeFileSync(model, DEFAULT_MODEL);
+    writeFileSync(policy, 'p, authenticated, chat:*, subscribe, allow\n');
+    writeFileSync(tests, 'cases:\n  - { note: chat, user: alice, action: subscribe, object: "chat:x", expect: allow }\n');
+    const store = new PolicyStore({ model, policy, tests }, pino({ level: 'silent' }));
+    await store.load();
+
+    // Without the generator's `p, authenticated|anonymous, *, ACTION, deny` lines, which would deny the test case.
+    const big = policyWithProblems(25, 60_000);
+    const rules = big.rules.filter((r) => !(r.ptype === 'p' && r.values[1] === '*' && r.values[3] === 'deny' && ['authenticated', 'anonymous'].includes(r.values[0] ?? '')));
+    writeFileSync(policy, `p, authenticated, chat:*, subscribe, allow\n${csv(rules)}\n`);
+    const query = { user: 'alice', roles: [], action: 'subscribe', object: 'chat:x' };
+    // The timer's waits in CPU time, not wall time: on a busy machine the process is also
+    // held by the scheduler, for hundreds of ms, which no slicing can prevent.
+    const waits: number[] = [];
+    let answered = 0;
+    let last = cpuMs();
+    const timer = setInterval(() => {
+      const now = cpuMs();
+      waits.push(now - last);
+      last = now;
+      if (store.current().decide(query)) answered++;
+    }, 1);
+    const started = cpuMs();
+    const outcome = await store.reload('test');
+    const reloadMs = cpuMs() - started;
+    // One more tick, so that a block at the very end of the reload is counted too.
+    const ticks = waits.length;
+    while (waits.length === ticks) await new Promise((resolve) => setTimeout(resolve, 1));
+    clearInterval(timer);
+
+    assert.deepEqual(outcome, { result: 'loaded', version: store.current().version });
+    assert.equal(store.current().source.rules.length, rules.length + 1);
+    // Lint at once, the longest phase as one block, sets the scale: in slices the timer's longest
+    // wait is a small part of it (a slice, a GC pause); with any phase as one block, most of it.
+    const lintStarted = cpuMs();
+    lintPolicy(store.current().source);
+    const lintAtOnceMs = cpuMs() - lintStarted;
+    const longest = Math.max(...waits);
+    const why = `longest wait ${longest.toFixed(1)} ms CPU of a ${reloadMs.toFixed(0)} ms CPU reload; lint at once ${lintAtOnceMs.toFixed(0)} ms CPU`;
+    assert.ok(answered >= 20, `decisions answered during the reload: ${answered}`);
+    assert.ok(longest < lintAtOnceMs / 4, why);
+    // And the same files read at once give the same policy.
+    const atOnce = readPolicySource(model, policy);
+    assert.equal(store.current().version, atOnce.version);
+    assert.deepEqual(loadTestCases(tests).problems, []);
+  });
+});
