@@ -13,7 +13,7 @@ import { lintPolicyInSlices } from './lint.js';
 import { loadPolicySource, PolicySourceError } from './policy-source.js';
 import { allSourceProblems } from './source-problems.js';
 import { FileWatcher } from '../core/file-watcher.js';
-import { describeFailure, loadTestCases, testCaseSteps } from './test-cases.js';
+import { describeFailure, testCaseLoadSteps, testCaseSteps } from './test-cases.js';
 import { runInSlices } from './time-slices.js';
 
 export interface PolicyPaths {
@@ -57,7 +57,7 @@ export async function buildTestedEngine(paths: PolicyPaths): Promise<TestedEngin
     throw err;
   }
   if (paths.tests) {
-    const { cases, problems } = loadTestCases(paths.tests);
+    const { cases, problems } = await runInSlices(testCaseLoadSteps(paths.tests));
     const failures = (await runInSlices(testCaseSteps(engine, cases))).filter((o) => !o.passed).map(describeFailure);
     const all = [...problems, ...failures];
     if (all.length > 0) throw new PolicyRejected(`${all.length} policy test problem(s): ${all.slice(0, 5).join('; ')}`);

@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import pino from 'pino';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
 import { lintPolicy, lintPolicyInSlices } from '../../src/policy/lint.js';
 import { parsePolicyText, readPolicySource, type PolicyRule, type PolicySource } from '../../src/policy/policy-source.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';
-import { loadTestCases, runTestCases, testCaseSteps, type PolicyTestCase } from '../../src/policy/test-cases.js';
+import { loadTestCases, runTestCases, testCaseLoadSteps, testCaseSteps, type PolicyTestCase } from '../../src/policy/test-cases.js';
 import { runAtOnce, runInSlices, type Steps } from '../../src/policy/time-slices.js';
+import { yamlSteps } from '../../src/policy/yaml-steps.js';
 import { DEFAULT_MODEL, generatePolicy } from '../helpers/policy-generator.js';
 
 /** Event-loop turns taken while `work` runs: a ticker re-arms itself on every turn. */
@@ -135,6 +137,70 @@ describe('lint and policy test cases in slices give what they give at once', () 
     assert.equal(turns, Math.floor(2000 / 32));
     assert.deepEqual(sliced, atOnce);
     assert.ok(new Set(sliced.map((o) => o.got)).size === 2 && new Set(sliced.map((o) => o.passed)).size === 2, 'allows and denies, passes and failures');
+  });
+});
+
+/** What parseYaml gives for a text: its value, or the message it throws. */
+function parsedAtOnce(text: string): unknown {
+  try {
+    return { value: parseYaml(text) as unknown };
+  } catch (err) {
+    return { thrown: (err as Error).message };
+  }
+}
+
+async function parsedInSlices(text: string): Promise<unknown> {
+  try {
+    return { value: await runInSlices(yamlSteps(text)) };
+  } catch (err) {
+    return { thrown: (err as Error).message };
+  }
+}
+
+describe('policy test files parsed in slices give what parseYaml gives', () => {
+  const block = stringifyYaml({ cases: Array.from({ length: 300 }, (_, i) => ({ note: `case ${i}`, user: `u${i}`, roles: ['role:r1'], action: 'subscribe', object: `ns${i}:room`, expect: i % 2 ? 'allow' : 'deny' })) });
+  // [what, text]
+  const texts: Array<[string, string]> = [
+    ['300 cases in block style', block],
+    ['flow style (JSON)', JSON.stringify([{ note: 'n', user: 1, action: 'connect', object: '', expect: 'allow' }])],
+    ['anchors, aliases and merge-free reuse', 'base: &b { note: n, user: u, action: rpc, object: m, expect: deny }\ncases: [*b, *b]\n'],
+    ['numbers, booleans, nulls, quoted and folded strings', 'cases:\n  - { note: "a: b", user: 007, roles: [], action: rpc, object: >-\n      folded text, expect: allow, extra: ~ }\n'],
+    ['an empty file', ''],
+    ['only a comment', '# nothing yet\n'],
+    ['a syntax error', 'cases:\n  - note: [unclosed\n'],
+    ['a tab indentation error', 'cases:\n\t- note: x\n'],
+    ['a duplicate key', 'cases: []\ncases: []\n'],
+    ['two documents', 'cases: []\n---\ncases: []\n'],
+    ['an unresolved tag (a warning)', 'cases: !custom []\n'],
+  ];
+  for (const [what, text] of texts) {
+    it(what, async () => {
+      assert.deepEqual(await parsedInSlices(text), parsedAtOnce(text));
+    });
+  }
+
+  it('a large file is read in many slices', async () => {
+    fakeClock(3);
+    const [turns, value] = await turnsDuring(() => runInSlices(yamlSteps(block)));
+    mock.restoreAll();
+    assert.ok(turns > 100, `event-loop turns: ${turns}`);
+    assert.deepEqual(value, parseYaml(block));
+  });
+
+  it('loadTestCases in slices: the same cases and problems', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-reload-cases-'));
+    writeFileSync(join(dir, 'a.yaml'), block);
+    writeFileSync(join(dir, 'b.yaml'), 'cases:\n  - { note: no object, user: u, action: subscribe, expect: allow }\n  - { note: ok, user: u, action: connect, object: "", expect: deny }\n');
+    writeFileSync(join(dir, 'c.yaml'), 'cases: [\n');
+    const atOnce = loadTestCases(dir);
+    fakeClock(3);
+    const [turns, sliced] = await turnsDuring(() => runInSlices(testCaseLoadSteps(dir)));
+    mock.restoreAll();
+    assert.ok(turns > 100, `event-loop turns: ${turns}`);
+    assert.deepEqual(sliced, atOnce);
+    assert.equal(atOnce.cases.length, 301);
+    assert.deepEqual(atOnce.problems.map((p) => p.replace(dir, 'DIR')), ['DIR/b.yaml: cases[0].object: required', atOnce.problems[1]?.replace(dir, 'DIR')]);
+    assert.match(atOnce.problems[1] ?? '', /c\.yaml: invalid YAML: /);
   });
 });
 
