@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import pino from 'pino';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { PolicyPageAnswers } from '../../src/admin/policy-page/answers.js';
+import { DisagreementRing } from '../../src/policy/disagreements.js';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
 import { lintPolicy, lintPolicyInSlices } from '../../src/policy/lint.js';
 import { parsePolicyText, readPolicySource, type PolicyRule, type PolicySource } from '../../src/policy/policy-source.js';
@@ -201,6 +203,25 @@ describe('policy test files parsed in slices give what parseYaml gives', () => {
     assert.equal(atOnce.cases.length, 301);
     assert.deepEqual(atOnce.problems.map((p) => p.replace(dir, 'DIR')), ['DIR/b.yaml: cases[0].object: required', atOnce.problems[1]?.replace(dir, 'DIR')]);
     assert.match(atOnce.problems[1] ?? '', /c\.yaml: invalid YAML: /);
+  });
+});
+
+describe('the policy page lints and runs the tests in slices', () => {
+  it('its first look at a large policy yields to the event loop and shows the same warnings', async () => {
+    const source = policyWithProblems(26, 4000);
+    const engine = await IndexedEngine.build(source);
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-page-cases-'));
+    writeFileSync(join(dir, 'cases.yaml'), stringifyYaml({ cases: Array.from({ length: 200 }, (_, i) => ({ note: `n${i}`, user: `u${i}`, action: 'subscribe', object: `ns${i}:room1`, expect: 'deny' })) }));
+    const policyConfig = { role_prefixes: ['role:'], tests: dir, mode: 'enforce' } as unknown as ConstructorParameters<typeof PolicyPageAnswers>[0]['policyConfig'];
+    const answers = new PolicyPageAnswers({ policy: { loaded: () => true, current: () => engine, lastFailure: () => undefined }, disagreements: new DisagreementRing(10), policyConfig });
+    fakeClock(3);
+    const [turns, described] = await turnsDuring(() => answers.policy());
+    const [testTurns, tests] = await turnsDuring(() => answers.tests());
+    mock.restoreAll();
+    assert.ok(turns > 100, `event-loop turns while linting for the page: ${turns}`);
+    assert.ok(testTurns > 10, `event-loop turns while running the tests for the page: ${testTurns}`);
+    assert.deepEqual(described.warnings, lintPolicy(source, ['role:']));
+    assert.equal(JSON.stringify(tests).includes('"n199"'), true);
   });
 });
 
