@@ -34,7 +34,7 @@ function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void
   const seen = new Map<string, PolicyRule>();
   for (const rule of rules) {
     yield;
-    const key = [rule.ptype, ...rule.values].join('\u0000');
+    const key = `${rule.ptype}\u0000${rule.values.join('\u0000')}`;
     const first = seen.get(key);
     if (first) found.push({ rule, message: `duplicate of ${where(first)}` });
     else seen.set(key, rule);
