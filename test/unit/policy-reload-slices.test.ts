@@ -6,10 +6,10 @@
  * last test uses the real clock and asserts loosely: it fails when a phase runs as one block.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, it, mock } from 'node:test';
+import { after, afterEach, describe, it, mock } from 'node:test';
 import pino from 'pino';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PolicyPageAnswers } from '../../src/admin/policy-page/answers.js';
@@ -45,6 +45,17 @@ function fakeClock(step: number): void {
 }
 
 afterEach(() => mock.restoreAll());
+
+/** Temp dirs of this file, removed at the end. */
+const dirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** `count` steps, then the number of steps taken. */
 function* counting(count: number): Steps<number> {
@@ -190,7 +201,7 @@ describe('policy test files parsed in slices give what parseYaml gives', () => {
   });
 
   it('loadTestCases in slices: the same cases and problems', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cpp-reload-cases-'));
+    const dir = tempDir('cpp-reload-cases-');
     writeFileSync(join(dir, 'a.yaml'), block);
     writeFileSync(join(dir, 'b.yaml'), 'cases:\n  - { note: no object, user: u, action: subscribe, expect: allow }\n  - { note: ok, user: u, action: connect, object: "", expect: deny }\n');
     writeFileSync(join(dir, 'c.yaml'), 'cases: [\n');
@@ -210,7 +221,7 @@ describe('the policy page lints and runs the tests in slices', () => {
   it('its first look at a large policy yields to the event loop and shows the same warnings', async () => {
     const source = policyWithProblems(26, 4000);
     const engine = await IndexedEngine.build(source);
-    const dir = mkdtempSync(join(tmpdir(), 'cpp-page-cases-'));
+    const dir = tempDir('cpp-page-cases-');
     writeFileSync(join(dir, 'cases.yaml'), stringifyYaml({ cases: Array.from({ length: 200 }, (_, i) => ({ note: `n${i}`, user: `u${i}`, action: 'subscribe', object: `ns${i}:room1`, expect: 'deny' })) }));
     const policyConfig = { role_prefixes: ['role:'], tests: dir, mode: 'enforce' } as unknown as ConstructorParameters<typeof PolicyPageAnswers>[0]['policyConfig'];
     const answers = new PolicyPageAnswers({ policy: { loaded: () => true, current: () => engine, lastFailure: () => undefined }, disagreements: new DisagreementRing(10), policyConfig });
@@ -236,7 +247,7 @@ const csv = (rules: readonly PolicyRule[]) => rules.map((r) => [r.ptype, ...r.va
 
 describe('decisions are answered while a large policy reloads', () => {
   it('a 1 ms decision task is never held for long, while 60,000 rules are read, indexed, tested and linted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cpp-reload-slices-'));
+    const dir = tempDir('cpp-reload-slices-');
     const model = join(dir, 'model.conf');
     const policy = join(dir, 'policy.csv');
     const tests = join(dir, 'tests.yaml');
