@@ -71,7 +71,7 @@ const us = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFi
 const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
 
 /** Event-loop latency of a 1 ms periodic task that makes one decision, optionally while `during` runs. */
-async function probeLatency(engine: PolicyEngine, requests: readonly PolicyQuery[], during: () => Promise<unknown>): Promise<{ p99: number; samples: number }> {
+async function probeLatency(engine: PolicyEngine, requests: readonly PolicyQuery[], during: () => Promise<unknown>): Promise<{ p99: number; longest: number; samples: number }> {
   const delays: number[] = [];
   let stop = false;
   let i = 0;
@@ -89,7 +89,7 @@ async function probeLatency(engine: PolicyEngine, requests: readonly PolicyQuery
   await during();
   stop = true;
   await probe;
-  return { p99: quantile(delays, 0.99), samples: delays.length };
+  return { p99: quantile(delays, 0.99), longest: Math.max(...delays), samples: delays.length };
 }
 
 /**
@@ -121,7 +121,7 @@ async function reloadChild(model: string, policy: string): Promise<void> {
     await buildTestedEngine({ model, policy, tests: '' });
     loadMs = performance.now() - start;
   });
-  process.send?.({ engineMs, loadMs, quiet: quiet.p99, reloading: reloading.p99 });
+  process.send?.({ engineMs, loadMs, quiet: quiet.p99, reloading: reloading.p99, longest: reloading.longest });
   process.exit(0);
 }
 
@@ -165,13 +165,13 @@ export async function runPolicyBench(options: { fullDifferential?: boolean } = {
 
   // A reload as the service does it: read and parse the files, then build the index.
   const paths = writePolicyFiles(benchPolicy(12, 100_000));
-  const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number }>('--reload-child', paths);
+  const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number; longest: number }>('--reload-child', paths);
   out.push('');
   out.push(
     `Loading 100,000 rules from a CSV file as the service does at start and on reload (read, parse, validate, index, then lint; timed during the reload below): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s); the engine alone (without lint) ${(reload.engineMs / 1000).toFixed(2)} s.`,
   );
   out.push(
-    `p99 of a 1 ms periodic decision task: ${reload.quiet.toFixed(2)} ms without a reload, ${reload.reloading.toFixed(2)} ms while 100,000 rules reload (${(reload.reloading / reload.quiet).toFixed(2)}×; goal ≤ 2×).`,
+    `p99 of a 1 ms periodic decision task: ${reload.quiet.toFixed(2)} ms without a reload, ${reload.reloading.toFixed(2)} ms while 100,000 rules reload (${(reload.reloading / reload.quiet).toFixed(2)}×; goal ≤ 2×); its longest wait during the reload ${reload.longest.toFixed(2)} ms.`,
   );
   goals.push({ goal: 'load 100,000 rules ≤ 2 s (as the service loads them: engine + lint)', measured: `${(reload.loadMs / 1000).toFixed(2)} s (engine alone ${(reload.engineMs / 1000).toFixed(2)} s)`, met: reload.loadMs <= 2000 });
   goals.push({ goal: 'p99 during a 100k-rule reload ≤ 2× quiet p99', measured: `${reload.reloading.toFixed(2)} ms vs ${reload.quiet.toFixed(2)} ms (${(reload.reloading / reload.quiet).toFixed(2)}×)`, met: reload.reloading <= 2 * reload.quiet });

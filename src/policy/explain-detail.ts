@@ -55,7 +55,7 @@ function objectWhy(pattern: string, query: PolicyQuery): string {
 export function explainInDetail(engine: PolicyEngine, query: PolicyQuery, rolePrefixes?: readonly string[]): DetailedExplanation {
   const base = engine.explain(query);
   const rules = engine.source.rules;
-  const graph = new RoleGraph(rules);
+  const graph = RoleGraph.of(rules);
   const isRole = roleNames(rules, rolePrefixes);
   const starts: Array<Pick<SubjectRoute, 'start' | 'name'>> = [
     ...(isRole(query.user) ? [] : [{ start: 'user' as const, name: query.user }]),

@@ -14,12 +14,11 @@
 import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
 import { PatternCache, type ObjectPattern } from './object-pattern.js';
 import { effectMessage, PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
-import { roleNames, type RoleNamePredicate } from './role-names.js';
+import { RoleNameCollector, type RoleNamePredicate } from './role-names.js';
+import { TimeSlices } from './time-slices.js';
 
 /** casbin's DefaultRoleManager follows at most this many g links. */
 const MAX_ROLE_HOPS = 10;
-/** Build work between two yields to the event loop, so a large reload never stalls requests. */
-const BUILD_SLICE_MS = 2;
 
 interface IndexedRule {
   /** Position in the source, to report matches in file order. */
@@ -76,8 +75,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** Throws PolicySourceError when the line does not fit the default model. */
 export function validateRule(rule: PolicyRule): void {
   const arity = rule.ptype === 'p' ? 4 : rule.ptype === 'g' ? 2 : undefined;
@@ -104,24 +101,25 @@ export class IndexedEngine implements PolicyEngine {
   /** name → every name reachable within MAX_ROLE_HOPS, itself included (computed on first use). */
   private readonly closures = new Map<string, readonly string[]>();
 
-  /** Names a user ID may never act as (role-names.ts). */
-  private readonly isRole: RoleNamePredicate;
-
   private constructor(
     readonly source: PolicySource,
-    options: EngineOptions,
+    /** Names a user ID may never act as (role-names.ts). */
+    private readonly isRole: RoleNamePredicate,
   ) {
     this.version = source.version;
-    this.isRole = roleNames(source.rules, options.rolePrefixes);
   }
 
   static async build(source: PolicySource, options: EngineOptions = {}): Promise<IndexedEngine> {
-    const engine = new IndexedEngine(source, options);
+    // Role names are collected in the sliced loop below, not in a pass of their own; the engine answers nothing before build returns.
+    const roles = new RoleNameCollector();
+    const engine = new IndexedEngine(source, roles.predicate(options.rolePrefixes));
     const patterns = new PatternCache();
-    let sliceStart = performance.now();
+    // A large reload must not stall requests: the build yields every SLICE_MS (time-slices.ts).
+    const slices = new TimeSlices();
     for (let i = 0; i < source.rules.length; i++) {
       const rule = source.rules[i] as PolicyRule;
       validateRule(rule);
+      roles.add(rule);
       const [subject, object, action, effect] = rule.values as [string, string, string, string?];
       if (rule.ptype === 'g') {
         const list = engine.parents.get(subject) ?? [];
@@ -134,19 +132,13 @@ export class IndexedEngine implements PolicyEngine {
         if (!rules) bySubject.set(subject, (rules = new SubjectRules()));
         rules.add({ index: i, rule, pattern: patterns.get(object), deny: effect === 'deny' });
       }
-      if ((i & 63) === 63 && performance.now() - sliceStart > BUILD_SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
+      if ((i & 63) === 63 && slices.spent()) await slices.next();
     }
     let sealed = 0;
     for (const bySubject of engine.index.values()) {
       for (const rules of bySubject.values()) {
         rules.seal();
-        if ((++sealed & 255) === 0 && performance.now() - sliceStart > BUILD_SLICE_MS) {
-          await yieldToEventLoop();
-          sliceStart = performance.now();
-        }
+        if ((++sealed & 255) === 0 && slices.spent()) await slices.next();
       }
     }
     return engine;

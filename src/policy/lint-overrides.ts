@@ -6,6 +6,7 @@
 import { ANONYMOUS_ROLE, AUTHENTICATED_ROLE } from './engine.js';
 import type { RoleGraph } from './lint-roles.js';
 import type { PolicyRule } from './policy-source.js';
+import { runAtOnce, type Steps } from './time-slices.js';
 
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
@@ -35,37 +36,66 @@ function subjectCovered(denySubject: string, allowSubject: string, graph: RoleGr
 interface DenyBucket {
   readonly exact: Map<string, number[]>;
   readonly prefixes: Map<string, number[]>;
+  /** The lengths of the keys of `prefixes`: only those are looked up. */
+  readonly prefixLengths: Set<number>;
   readonly allStars: number[];
 }
 
-function indexDenies(rules: readonly PolicyRule[]): Map<string, DenyBucket> {
-  const buckets = new Map<string, DenyBucket>();
-  rules.forEach((rule, index) => {
-    if (rule.ptype !== 'p' || rule.values[3] !== 'deny') return;
+/** action → deny subject → bucket (two maps, so a lookup builds no key string). */
+type DenyBuckets = Map<string, Map<string, DenyBucket>>;
+
+/** One step per rule (time-slices.ts). */
+function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
+  const buckets: DenyBuckets = new Map();
+  const push = (map: Map<string, number[]>, key: string, index: number) => {
+    const list = map.get(key);
+    if (list) list.push(index);
+    else map.set(key, [index]);
+  };
+  for (let index = 0; index < rules.length; index++) {
+    yield;
+    const rule = rules[index]!;
+    if (rule.ptype !== 'p' || rule.values[3] !== 'deny') continue;
     const [subject = '', pattern = '', action = ''] = rule.values;
-    const key = `${action}\u0000${subject}`;
-    let bucket = buckets.get(key);
-    if (!bucket) buckets.set(key, (bucket = { exact: new Map(), prefixes: new Map(), allStars: [] }));
-    const push = (map: Map<string, number[]>, k: string) => map.set(k, [...(map.get(k) ?? []), index]);
+    let bySubject = buckets.get(action);
+    if (!bySubject) buckets.set(action, (bySubject = new Map()));
+    let bucket = bySubject.get(subject);
+    if (!bucket) bySubject.set(subject, (bucket = { exact: new Map(), prefixes: new Map(), prefixLengths: new Set(), allStars: [] }));
     if (/^\*+$/.test(pattern)) bucket.allStars.push(index);
     else {
-      push(bucket.exact, pattern);
-      if (pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('{user}')) push(bucket.prefixes, pattern.slice(0, -1));
+      push(bucket.exact, pattern, index);
+      if (pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('{user}')) {
+        push(bucket.prefixes, pattern.slice(0, -1), index);
+        bucket.prefixLengths.add(pattern.length - 1);
+      }
     }
-  });
+  }
   return buckets;
 }
 
-/** Indexes (into rules) of the denies of `bucket` whose pattern may cover `pattern`. */
-function candidates(bucket: DenyBucket, pattern: string): number[] {
-  const found = [...bucket.allStars, ...(bucket.exact.get(pattern) ?? [])];
-  for (let length = 0; length <= pattern.length; length++) found.push(...(bucket.prefixes.get(pattern.slice(0, length)) ?? []));
-  return found;
+/** Calls `visit` with the index (into rules) of each deny of `bucket` whose pattern may cover `pattern`. */
+function forEachCandidate(bucket: DenyBucket, pattern: string, visit: (index: number) => void): void {
+  for (const index of bucket.allStars) visit(index);
+  for (const index of bucket.exact.get(pattern) ?? []) visit(index);
+  for (const length of bucket.prefixLengths) {
+    if (length > pattern.length) continue;
+    for (const index of bucket.prefixes.get(pattern.slice(0, length)) ?? []) visit(index);
+  }
 }
 
-export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph): Array<{ rule: PolicyRule; message: string }> {
-  const found: Array<{ rule: PolicyRule; message: string }> = [];
-  const buckets = indexDenies(rules);
+export interface Finding {
+  readonly rule: PolicyRule;
+  readonly message: string;
+}
+
+export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph): Finding[] {
+  return runAtOnce(unreachableAllowSteps(rules, graph));
+}
+
+/** unreachableAllows one rule per step (time-slices.ts). */
+export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: RoleGraph): Steps<Finding[]> {
+  const found: Finding[] = [];
+  const buckets = yield* indexDenies(rules);
   if (buckets.size === 0) return found;
   const reachable = new Map<string, string[]>();
   const denySubjectsFor = (subject: string): string[] => {
@@ -78,20 +108,23 @@ export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph
     return names;
   };
   for (const allow of rules) {
+    yield;
     if (allow.ptype !== 'p' || allow.values[3] !== 'allow') continue;
     const [subject = '', pattern = '', action] = allow.values;
     // The deny that decides the message is the first in file order, as a plain scan would find.
     let first: { deny: PolicyRule; how: string; index: number } | undefined;
+    const bySubject = buckets.get(action as string);
+    if (!bySubject) continue;
     for (const denySubject of denySubjectsFor(subject)) {
-      const bucket = buckets.get(`${action}\u0000${denySubject}`);
+      const bucket = bySubject.get(denySubject);
       if (!bucket) continue;
-      for (const index of candidates(bucket, pattern)) {
-        if (first && first.index <= index) continue;
+      forEachCandidate(bucket, pattern, (index) => {
+        if (first && first.index <= index) return;
         const deny = rules[index]!;
-        if (!covers(deny.values[1] ?? '', pattern)) continue;
+        if (!covers(deny.values[1] ?? '', pattern)) return;
         const how = subjectCovered(denySubject, subject, graph);
         if (how) first = { deny, how, index };
-      }
+      });
     }
     if (!first) continue;
     const message =

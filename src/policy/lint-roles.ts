@@ -3,6 +3,7 @@
  * says so), cycles, and roles that are granted but give nothing.
  */
 import type { PolicyRule } from './policy-source.js';
+import { runAtOnce, type Steps } from './time-slices.js';
 
 /** casbin's role manager follows at most this many g links (as the engines do). */
 const MAX_ROLE_HOPS = 10;
@@ -14,22 +15,37 @@ export interface RoleEdge {
 }
 
 export class RoleGraph {
-  /** member → its direct g lines, in file order. */
-  private readonly edges = new Map<string, RoleEdge[]>();
+  private constructor(
+    /** member → its direct g lines, in file order. */
+    private readonly edges: ReadonlyMap<string, RoleEdge[]>,
+    /** Every g line in the order of the rules (file order for a loaded policy: sorting it is one pass). */
+    private readonly inRuleOrder: readonly RoleEdge[],
+  ) {}
 
-  constructor(rules: readonly PolicyRule[]) {
+  static of(rules: readonly PolicyRule[]): RoleGraph {
+    return runAtOnce(RoleGraph.steps(rules));
+  }
+
+  /** RoleGraph.of one rule per step (time-slices.ts). */
+  static *steps(rules: readonly PolicyRule[]): Steps<RoleGraph> {
+    const edges = new Map<string, RoleEdge[]>();
+    const all: RoleEdge[] = [];
     for (const rule of rules) {
+      yield;
       if (rule.ptype !== 'g' || rule.values.length !== 2) continue;
       const [member, role] = rule.values as [string, string];
-      const list = this.edges.get(member) ?? [];
-      list.push({ member, role, rule });
-      this.edges.set(member, list);
+      const edge = { member, role, rule };
+      const list = edges.get(member);
+      if (list) list.push(edge);
+      else edges.set(member, [edge]);
+      all.push(edge);
     }
+    return new RoleGraph(edges, all);
   }
 
   /** Every g line, in file order. */
   allEdges(): RoleEdge[] {
-    return [...this.edges.values()].flat().sort((a, b) => order(a.rule, b.rule));
+    return [...this.inRuleOrder].sort((a, b) => order(a.rule, b.rule));
   }
 
   /**
@@ -77,9 +93,15 @@ export class RoleGraph {
 
   /** Each cycle once, as the g lines that form it, starting at its first line in file order. */
   cycles(): RoleEdge[][] {
+    return runAtOnce(this.cycleSteps());
+  }
+
+  /** cycles() one g line per step (time-slices.ts): each step walks at most MAX_ROLE_HOPS links. */
+  *cycleSteps(): Steps<RoleEdge[][]> {
     const found: RoleEdge[][] = [];
     const reported = new Set<string>();
     for (const start of this.allEdges()) {
+      yield;
       if (reported.has(start.member)) continue;
       const back = this.chain(start.role, start.member);
       if (!back) continue;

@@ -9,11 +9,12 @@
  * model of another shape it only reports duplicates.
  */
 import { RoleGraph } from './lint-roles.js';
-import { unreachableAllows } from './lint-overrides.js';
+import { unreachableAllowSteps, type Finding } from './lint-overrides.js';
 import { pLineProblems } from './lint-rules.js';
 import { modelShape } from './model-shape.js';
 import type { PolicyRule, PolicySource } from './policy-source.js';
-import { DEFAULT_ROLE_PREFIXES, roleNames } from './role-names.js';
+import { DEFAULT_ROLE_PREFIXES, roleNameSteps } from './role-names.js';
+import { runAtOnce, runInSlices, type Steps } from './time-slices.js';
 
 export interface LintOptions {
   /** policy.role_prefixes (default `role:`). */
@@ -22,63 +23,104 @@ export interface LintOptions {
   readonly defaultModel?: boolean;
 }
 
-interface Finding {
-  readonly rule: PolicyRule;
-  readonly message: string;
-}
-
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
-function duplicates(rules: readonly PolicyRule[]): Finding[] {
-  const found: Finding[] = [];
+/*
+ * Each pass below is a generator that yields once per rule (or g line): time-slices.ts runs it
+ * at once for `check` and the policy page, and in slices on a reload, with the same result.
+ */
+
+function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void> {
   const seen = new Map<string, PolicyRule>();
   for (const rule of rules) {
-    const key = [rule.ptype, ...rule.values].join('\u0000');
+    yield;
+    const key = `${rule.ptype}\u0000${rule.values.join('\u0000')}`;
     const first = seen.get(key);
     if (first) found.push({ rule, message: `duplicate of ${where(first)}` });
     else seen.set(key, rule);
   }
-  return found;
 }
 
-function roleFindings(rules: readonly PolicyRule[], graph: RoleGraph): Finding[] {
-  const found: Finding[] = [];
-  for (const cycle of graph.cycles()) {
+function* pLineFindings(rules: readonly PolicyRule[], prefixes: readonly string[], found: Finding[]): Steps<void> {
+  const isRole = yield* roleNameSteps(rules, prefixes);
+  for (const rule of rules) {
+    yield;
+    if (rule.ptype === 'p' && rule.values.length === 4) for (const message of pLineProblems(rule.values, isRole, prefixes)) found.push({ rule, message });
+  }
+}
+
+function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Finding[]): Steps<void> {
+  for (const cycle of yield* graph.cycleSteps()) {
     const names = [...cycle.map((e) => e.member), cycle[0]?.member ?? ''].join(' → ');
     const lines = cycle.length > 1 ? ` (with ${cycle.slice(1).map((e) => where(e.rule)).join(', ')})` : '';
     found.push({ rule: cycle[0]!.rule, message: `role cycle: ${names}${lines}` });
   }
-  const subjects = new Set(rules.filter((r) => r.ptype === 'p').map((r) => r.values[0]));
+  const subjects = new Set<string | undefined>();
+  for (const rule of rules) {
+    yield;
+    if (rule.ptype === 'p') subjects.add(rule.values[0]);
+  }
   const reported = new Set<string>();
   for (const edge of graph.allEdges()) {
+    yield;
     if (reported.has(edge.role)) continue;
     reported.add(edge.role);
     if ([...graph.closure(edge.role)].some((name) => subjects.has(name))) continue;
     found.push({ rule: edge.rule, message: `role "${edge.role}" is granted here but gives nothing: no p line names it or a role it inherits` });
   }
-  return found;
+}
+
+/**
+ * Every finding as `file:line: message`, in file order; findings of one line in the order they
+ * were found. Findings are put in one list per rule rather than sorted: a large policy has tens
+ * of thousands of them, and one sort of those would be a long pause of its own.
+ */
+function* inFileOrder(rules: readonly PolicyRule[], findings: readonly Finding[]): Steps<string[]> {
+  const position = new Map<PolicyRule, number>();
+  for (let index = 0; index < rules.length; index++) {
+    yield;
+    position.set(rules[index]!, index);
+  }
+  const byRule: Array<Finding[] | undefined> = [];
+  for (const finding of findings) {
+    yield;
+    const at = position.get(finding.rule) ?? 0;
+    (byRule[at] ??= []).push(finding);
+  }
+  const lines: string[] = [];
+  for (let index = 0; index < byRule.length; index++) {
+    yield;
+    for (const finding of byRule[index] ?? []) lines.push(`${where(finding.rule)}: ${finding.message}`);
+  }
+  return lines;
+}
+
+function* lintSteps(rules: readonly PolicyRule[], options: LintOptions): Steps<string[]> {
+  const prefixes = options.rolePrefixes ?? DEFAULT_ROLE_PREFIXES;
+  const findings: Finding[] = [];
+  yield* duplicates(rules, findings);
+  if (options.defaultModel !== false) {
+    yield* pLineFindings(rules, prefixes, findings);
+    const graph = yield* RoleGraph.steps(rules);
+    yield* roleFindings(rules, graph, findings);
+    for (const finding of yield* unreachableAllowSteps(rules, graph)) findings.push(finding);
+  }
+  return yield* inFileOrder(rules, findings);
 }
 
 /** Every lint problem of these rules, in file order, one line each. */
 export function lintRules(rules: readonly PolicyRule[], options: LintOptions = {}): string[] {
-  const prefixes = options.rolePrefixes ?? DEFAULT_ROLE_PREFIXES;
-  const findings = duplicates(rules);
-  if (options.defaultModel !== false) {
-    const isRole = roleNames(rules, prefixes);
-    for (const rule of rules) {
-      if (rule.ptype === 'p' && rule.values.length === 4) for (const message of pLineProblems(rule.values, isRole, prefixes)) findings.push({ rule, message });
-    }
-    const graph = new RoleGraph(rules);
-    findings.push(...roleFindings(rules, graph), ...unreachableAllows(rules, graph));
-  }
-  const position = new Map(rules.map((rule, index) => [rule, index]));
-  return findings
-    .map((f, order) => ({ ...f, order }))
-    .sort((a, b) => (position.get(a.rule) ?? 0) - (position.get(b.rule) ?? 0) || a.order - b.order)
-    .map((f) => `${where(f.rule)}: ${f.message}`);
+  return runAtOnce(lintSteps(rules, options));
 }
 
 /** lintRules for a loaded policy: the model decides how much lint understands. */
 export function lintPolicy(source: PolicySource, rolePrefixes?: readonly string[]): string[] {
-  return lintRules(source.rules, { rolePrefixes, defaultModel: modelShape(source.modelText).indexable });
+  return lintRules(source.rules, lintOptions(source, rolePrefixes));
 }
+
+/** lintPolicy in time slices (time-slices.ts), for reloads: the same lines, without stalling requests. */
+export function lintPolicyInSlices(source: PolicySource, rolePrefixes?: readonly string[]): Promise<string[]> {
+  return runInSlices(lintSteps(source.rules, lintOptions(source, rolePrefixes)));
+}
+
+const lintOptions = (source: PolicySource, rolePrefixes?: readonly string[]): LintOptions => ({ rolePrefixes, defaultModel: modelShape(source.modelText).indexable });

@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { TimeSlices } from './time-slices.js';
 
 export interface SourceLocation {
   readonly file: string;
@@ -129,16 +130,12 @@ export function parsePolicyText(text: string, file: string, onProblem?: (problem
   return rules;
 }
 
-/** Work between two yields to the event loop while (re)loading: requests wait at most about this long. */
-const SLICE_MS = 2;
-
 /**
  * The same as parsePolicyText, yielding every SLICE_MS: a 100,000-line reload must not stall
  * requests. Lines are cut one at a time and the text is hashed a slice at a time, since one
  * split or one hash of a multi-megabyte file is itself a pause of several milliseconds.
  */
-async function parsePolicyTextInSlices(text: string, file: string, rules: PolicyRule[], strings: Interner, hash: Hash): Promise<void> {
-  let sliceStart = performance.now();
+async function parsePolicyTextInSlices(text: string, file: string, rules: PolicyRule[], strings: Interner, hash: Hash, slices: TimeSlices): Promise<void> {
   let hashedUpTo = 0;
   let lineIndex = 0;
   // Same lines as text.split(/\r?\n/), including the empty one after a final newline.
@@ -148,11 +145,10 @@ async function parsePolicyTextInSlices(text: string, file: string, rules: Policy
     const crlf = newline !== -1 && end > start && text.charCodeAt(end - 1) === CR;
     parseLine(text.slice(start, crlf ? end - 1 : end), lineIndex, file, rules, strings);
     start = end + 1;
-    if ((lineIndex & 127) === 127 && performance.now() - sliceStart > SLICE_MS) {
+    if ((lineIndex & 127) === 127 && slices.spent()) {
       hash.update(text.slice(hashedUpTo, start));
       hashedUpTo = start;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
+      await slices.next();
     }
   }
   hash.update(text.slice(hashedUpTo));
@@ -195,7 +191,7 @@ export async function loadPolicySource(modelFile: string, policyPath: string): P
   for (const file of files) {
     const text = await readTextAsync(file);
     hash.update(basename(file)).update('\0');
-    await parsePolicyTextInSlices(text, file, rules, strings, hash);
+    await parsePolicyTextInSlices(text, file, rules, strings, hash, new TimeSlices());
     hash.update('\0');
   }
   return { modelText, modelFile, rules, files: [modelFile, ...files], version: hash.digest('hex').slice(0, 12) };

@@ -9,11 +9,12 @@ import { CasbinEngine } from './casbin-engine.js';
 import type { PolicyEngine } from './engine.js';
 import { IndexedEngine } from './indexed-engine.js';
 import { modelShape } from './model-shape.js';
-import { lintPolicy } from './lint.js';
+import { lintPolicyInSlices } from './lint.js';
 import { loadPolicySource, PolicySourceError } from './policy-source.js';
 import { allSourceProblems } from './source-problems.js';
 import { FileWatcher } from '../core/file-watcher.js';
-import { describeFailure, loadTestCases, runTestCases } from './test-cases.js';
+import { describeFailure, testCaseLoadSteps, testCaseSteps } from './test-cases.js';
+import { runInSlices } from './time-slices.js';
 
 export interface PolicyPaths {
   readonly model: string;
@@ -42,7 +43,11 @@ export interface TestedEngine {
   readonly warnings: readonly string[];
 }
 
-/** Builds the engine, runs the test cases and lint; throws PolicyRejected with one line per problem. */
+/**
+ * Builds the engine, runs the test cases and lint; throws PolicyRejected with one line per problem.
+ * Every long step yields to the event loop now and then (time-slices.ts): requests are answered
+ * from the live policy while a large one loads.
+ */
 export async function buildTestedEngine(paths: PolicyPaths): Promise<TestedEngine> {
   let engine: PolicyEngine;
   try {
@@ -52,12 +57,12 @@ export async function buildTestedEngine(paths: PolicyPaths): Promise<TestedEngin
     throw err;
   }
   if (paths.tests) {
-    const { cases, problems } = loadTestCases(paths.tests);
-    const failures = runTestCases(engine, cases).filter((o) => !o.passed).map(describeFailure);
+    const { cases, problems } = await runInSlices(testCaseLoadSteps(paths.tests));
+    const failures = (await runInSlices(testCaseSteps(engine, cases))).filter((o) => !o.passed).map(describeFailure);
     const all = [...problems, ...failures];
     if (all.length > 0) throw new PolicyRejected(`${all.length} policy test problem(s): ${all.slice(0, 5).join('; ')}`);
   }
-  const warnings = lintPolicy(engine.source, paths.role_prefixes);
+  const warnings = await lintPolicyInSlices(engine.source, paths.role_prefixes);
   if (paths.strict && warnings.length > 0) {
     throw new PolicyRejected(`${warnings.length} lint problem(s) and policy.strict is on: ${warnings.slice(0, 5).join('; ')}`);
   }

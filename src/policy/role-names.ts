@@ -14,14 +14,37 @@
  */
 import { ANONYMOUS_ROLE, AUTHENTICATED_ROLE } from './engine.js';
 import type { PolicyRule } from './policy-source.js';
+import { runAtOnce, type Steps } from './time-slices.js';
 
 export const DEFAULT_ROLE_PREFIXES: readonly string[] = ['role:'];
 
 export type RoleNamePredicate = (name: string) => boolean;
 
 export function roleNames(rules: readonly PolicyRule[], prefixes: readonly string[] = DEFAULT_ROLE_PREFIXES): RoleNamePredicate {
-  const named = new Set<string>([ANONYMOUS_ROLE, AUTHENTICATED_ROLE]);
-  for (const rule of rules) if (rule.ptype === 'g' && rule.values[1] !== undefined) named.add(rule.values[1]);
-  const usable = prefixes.filter((p) => p !== '');
-  return (name) => named.has(name) || usable.some((prefix) => name.startsWith(prefix));
+  return runAtOnce(roleNameSteps(rules, prefixes));
+}
+
+/** roleNames one rule per step (time-slices.ts). */
+export function* roleNameSteps(rules: readonly PolicyRule[], prefixes: readonly string[] = DEFAULT_ROLE_PREFIXES): Steps<RoleNamePredicate> {
+  const names = new RoleNameCollector();
+  for (const rule of rules) {
+    yield;
+    names.add(rule);
+  }
+  return names.predicate(prefixes);
+}
+
+/** The role names of rules seen one at a time, for a loop that already walks them (the index build). */
+export class RoleNameCollector {
+  private readonly named = new Set<string>([ANONYMOUS_ROLE, AUTHENTICATED_ROLE]);
+
+  add(rule: PolicyRule): void {
+    if (rule.ptype === 'g' && rule.values[1] !== undefined) this.named.add(rule.values[1]);
+  }
+
+  predicate(prefixes: readonly string[] = DEFAULT_ROLE_PREFIXES): RoleNamePredicate {
+    const { named } = this;
+    const usable = prefixes.filter((p) => p !== '');
+    return (name) => named.has(name) || usable.some((prefix) => name.startsWith(prefix));
+  }
 }

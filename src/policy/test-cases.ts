@@ -1,10 +1,11 @@
 /** Policy test cases (policies/tests/*.yaml), run against a built engine. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EMPTY_OBJECT_ACTIONS } from './actions.js';
 import type { PolicyEngine } from './engine.js';
+import { runAtOnce, type Steps } from './time-slices.js';
+import { yamlSteps } from './yaml-steps.js';
 
 /**
  * One case. Every field but `roles` is required: a case without `object` would quietly ask about
@@ -49,13 +50,23 @@ export function testFiles(dir: string): string[] {
  * Reads every case (of the files `only` keeps); problems (one line each, naming file and case)
  * are returned, not thrown. A file that does not parse is one problem: its cases are not run.
  */
-export function loadTestCases(dir: string, only: (file: string) => boolean = () => true): { cases: PolicyTestCase[]; problems: string[] } {
+export function loadTestCases(dir: string, only: (file: string) => boolean = () => true): LoadedTestCases {
+  return runAtOnce(testCaseLoadSteps(dir, only));
+}
+
+export interface LoadedTestCases {
+  cases: PolicyTestCase[];
+  problems: string[];
+}
+
+/** loadTestCases in steps (time-slices.ts): a reload reads a large suite of cases in slices. */
+export function* testCaseLoadSteps(dir: string, only: (file: string) => boolean = () => true): Steps<LoadedTestCases> {
   const cases: PolicyTestCase[] = [];
   const problems: string[] = [];
   for (const file of testFiles(dir).filter(only)) {
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(file, 'utf8'));
+      doc = yield* yamlSteps(readFileSync(file, 'utf8'));
     } catch (err) {
       problems.push(`${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
       continue;
@@ -66,7 +77,8 @@ export function loadTestCases(dir: string, only: (file: string) => boolean = () 
       continue;
     }
     const items = Array.isArray(parsed.data) ? parsed.data : parsed.data.cases;
-    items.forEach((item, index) => {
+    for (const [index, item] of items.entries()) {
+      yield;
       const one = caseSchema.safeParse(item);
       if (one.success) cases.push({ ...one.data, file, index });
       else {
@@ -77,17 +89,25 @@ export function loadTestCases(dir: string, only: (file: string) => boolean = () 
           problems.push(`${file}: cases[${index}]${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${message}`);
         }
       }
-    });
+    }
   }
   return { cases, problems };
 }
 
 export function runTestCases(engine: PolicyEngine, cases: readonly PolicyTestCase[]): TestOutcome[] {
-  return cases.map((testCase) => {
+  return runAtOnce(testCaseSteps(engine, cases));
+}
+
+/** runTestCases one case per step (time-slices.ts): a reload runs them in slices. */
+export function* testCaseSteps(engine: PolicyEngine, cases: readonly PolicyTestCase[]): Steps<TestOutcome[]> {
+  const outcomes: TestOutcome[] = [];
+  for (const testCase of cases) {
+    yield;
     const allowed = engine.decide({ user: testCase.user, roles: testCase.roles, action: testCase.action, object: testCase.object });
     const got = allowed ? 'allow' : 'deny';
-    return { testCase, passed: got === testCase.expect, got };
-  });
+    outcomes.push({ testCase, passed: got === testCase.expect, got });
+  }
+  return outcomes;
 }
 
 export function describeFailure(outcome: TestOutcome): string {

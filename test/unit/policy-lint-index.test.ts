@@ -49,7 +49,7 @@ describe('lint: unreachable allows through the deny index = the pairwise scan', 
   ] as const) {
     it(`generated policy, seed ${seed}, ${size} rules (with boundary cases)`, () => {
       const { rules } = generatePolicy(seed, size, undefined, { boundaries: true }).source;
-      const graph = new RoleGraph(rules);
+      const graph = RoleGraph.of(rules);
       const expected = pairwise(rules, graph);
       assert.ok(expected.length > 0, 'the generated policy has overridden allows to find');
       assert.deepEqual(indexed(rules, graph), expected);
@@ -76,7 +76,7 @@ describe('lint: unreachable allows through the deny index = the pairwise scan', 
       ].join('\n'),
       'p.csv',
     );
-    const graph = new RoleGraph(rules);
+    const graph = RoleGraph.of(rules);
     const expected = pairwise(rules, graph);
     assert.deepEqual(expected, ['p.csv:1 ← p.csv:4', 'p.csv:2 ← p.csv:5', 'p.csv:8 ← p.csv:6', 'p.csv:13 ← p.csv:14']);
     assert.deepEqual(indexed(rules, graph), expected);

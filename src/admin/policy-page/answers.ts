@@ -6,11 +6,12 @@ import type { Config } from '../../config/schema.js';
 import type { DisagreementRing } from '../../policy/disagreements.js';
 import type { PolicyEngine } from '../../policy/engine.js';
 import { explainReport, rolesList, ruleJson } from '../../policy/explain-report.js';
-import { lintPolicy } from '../../policy/lint.js';
+import { lintPolicyInSlices } from '../../policy/lint.js';
 import type { ReloadFailure } from '../../policy/policy-store.js';
-import { loadTestCases, runTestCases } from '../../policy/test-cases.js';
+import { testCaseLoadSteps, testCaseSteps } from '../../policy/test-cases.js';
 import { describeCoverage, ruleCoverage } from '../../policy/test-coverage.js';
 import { testReport } from '../../policy/test-report.js';
+import { runInSlices } from '../../policy/time-slices.js';
 
 export interface EngineSource {
   loaded(): boolean;
@@ -29,17 +30,21 @@ export class BadQuestion extends Error {}
 
 export class PolicyPageAnswers {
   /** Per engine: the rule list and lint warnings (a large policy is not re-linted per page view). */
-  private readonly described = new WeakMap<PolicyEngine, { rules: ReturnType<typeof ruleJson>[]; warnings: string[] }>();
+  private readonly described = new WeakMap<PolicyEngine, Promise<{ rules: ReturnType<typeof ruleJson>[]; warnings: string[] }>>();
 
   constructor(private readonly deps: AnswerDeps) {}
 
-  policy() {
+  /** Lint runs in time slices (time-slices.ts): the page's first look at a large policy does not stall decisions. */
+  async policy() {
     const engine = this.deps.policy.current();
-    let described = this.described.get(engine);
-    if (!described) {
-      described = { rules: engine.source.rules.map(ruleJson), warnings: lintPolicy(engine.source, this.deps.policyConfig.role_prefixes) };
-      this.described.set(engine, described);
+    let describing = this.described.get(engine);
+    if (!describing) {
+      describing = lintPolicyInSlices(engine.source, this.deps.policyConfig.role_prefixes).then((warnings) => ({ rules: engine.source.rules.map(ruleJson), warnings }));
+      this.described.set(engine, describing);
+      // A failed description is not kept: the next view tries again.
+      describing.catch(() => this.described.delete(engine));
     }
+    const described = await describing;
     const failure = this.deps.policy.lastFailure();
     return {
       policy_version: engine.version,
@@ -66,11 +71,12 @@ export class PolicyPageAnswers {
   }
 
   /** The same document as `test --json --coverage`, plus the coverage report's text lines. */
-  tests() {
+  async tests() {
     const engine = this.deps.policy.current();
-    const { cases, problems } = loadTestCases(this.deps.policyConfig.tests);
+    const { cases, problems } = await runInSlices(testCaseLoadSteps(this.deps.policyConfig.tests));
+    const outcomes = await runInSlices(testCaseSteps(engine, cases));
     const coverage = ruleCoverage(engine, cases);
-    return { ...testReport(engine, runTestCases(engine, cases), problems, coverage), coverage_lines: describeCoverage(coverage, cases.length) };
+    return { ...testReport(engine, outcomes, problems, coverage), coverage_lines: describeCoverage(coverage, cases.length) };
   }
 
   disagreements() {
