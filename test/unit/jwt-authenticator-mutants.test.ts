@@ -12,7 +12,8 @@ import { describe, it } from 'node:test';
 import { JwtAuthenticator, mapClaims } from '../../src/auth/jwt-authenticator.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { ConnectRequest } from '../../src/core/messages.js';
-import { connectWithToken, hs256, rsaPublicPem } from '../helpers/more-tokens.js';
+import type { RedisStore } from '../../src/cache/redis-store.js';
+import { connectWithToken, hs256, jwkOf, rsaPublicPem } from '../helpers/more-tokens.js';
 import { HMAC_SECRET, rsa, signJwt } from '../helpers/tokens.js';
 
 const T0 = 1_800_000_000_000;
@@ -196,6 +197,10 @@ describe('jwt-authenticator: claims', () => {
     );
     assert.deepEqual(mapClaims({ sub: 'u', realm: null }, claims({ roles: 'realm.access' })), { user: 'u', roles: [] });
     assert.deepEqual(mapClaims({ sub: 'u', realm: 'text' }, claims({ roles: 'realm.length' })), { user: 'u', roles: [] });
+    // A string claim has no sub-claims (its length is not one), and roles "" reads no claim at all.
+    assert.deepEqual(mapClaims({ sub: 'u', name: 'N' }, claims({ info: ['name.length'] })), { user: 'u', roles: [], info: {} });
+    assert.deepEqual(mapClaims({ sub: 'u', '': ['x'] }, claims({ roles: '' })), { user: 'u', roles: [] });
+    assert.deepEqual(mapClaims({ sub: 'u', roles: ',a b,' }, claims()), { user: 'u', roles: ['a', 'b'] });
   });
 
   it('has no identity without a non-empty string user', async () => {
@@ -207,6 +212,60 @@ describe('jwt-authenticator: claims', () => {
       kind: 'invalid',
       reason: 'claim "sub" missing or not a string',
     });
+  });
+});
+
+describe('jwt-authenticator: a local key set (jwks_file)', () => {
+  it('verifies an RS256 token by kid against the file, refuses an unknown kid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-jwks-'));
+    try {
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [jwkOf(rsa.publicKey, 'k1', 'RS256')] }));
+      const { authenticator } = clocked({ hmac_secret: '', jwks_file: file, algorithms: ['RS256'] });
+      const signed = (kid: string) => signJwt({ alg: 'RS256', typ: 'JWT', kid }, { sub: 'u', exp: S0 + 60 }, { alg: 'RS256', privateKey: rsa.privateKey });
+      assert.deepEqual(await authenticator.authenticate(connectWithToken(signed('k1'))), { kind: 'authenticated', identity: { user: 'u', roles: [], expireAt: S0 + 60 } });
+      assert.equal((await authenticator.authenticate(connectWithToken(signed('k2')))).kind, 'invalid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('jwt-authenticator: the shared cache key changes with every verification setting', () => {
+  /** The Redis key a verified token is stored under, for a given auth config. */
+  async function keyOf(jwt: Record<string, unknown>, extra: Record<string, unknown> = {}, keyFile?: [string, string]): Promise<string> {
+    const keys: string[] = [];
+    const store = {
+      key: (...parts: string[]) => parts.join(':'),
+      attempt: async (_op: string, call: (c: unknown) => Promise<unknown>) => call({ get: async () => null, set: async (key: string) => void keys.push(key) }),
+    } as unknown as RedisStore;
+    if (keyFile) writeFileSync(keyFile[0], keyFile[1]);
+    const authenticator = new JwtAuthenticator(authOf(jwt, extra), () => T0, undefined, store);
+    assert.equal((await authenticator.authenticate(connectWithToken(hs256({ sub: 'u', exp: S0 + 60 })))).kind, 'authenticated');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(keys.length, 1);
+    assert.match(keys[0] as string, /^t:[0-9a-f]{16}:[A-Za-z0-9+/]{43}=$/);
+    return keys[0] as string;
+  }
+
+  it('is the same for the same settings and differs for each setting and key file content', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpp-fp-'));
+    try {
+      const pem = join(dir, 'pub.pem');
+      const base = await keyOf({});
+      assert.equal(await keyOf({}), base);
+      const variants = [
+        await keyOf({ algorithms: ['HS256', 'RS256'] }),
+        await keyOf({ require_exp: false }),
+        await keyOf({}, { claims: { roles: 'groups' } }),
+        await keyOf({ jwks_url: 'https://idp/keys' }),
+        await keyOf({ public_key_file: pem }, {}, [pem, rsaPublicPem]),
+        await keyOf({ public_key_file: pem }, {}, [pem, rsaPublicPem + '\n']),
+      ];
+      assert.equal(new Set([base, ...variants]).size, 1 + variants.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
