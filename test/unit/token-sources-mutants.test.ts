@@ -62,6 +62,7 @@ describe('token-sources: order and each source', () => {
     assert.equal(find(['header:x-token'], request({ 'x-token': '  raw  ' })), 'raw');
     assert.equal(find(['header:x-token'], request({ 'x-token': 'Bearer inner' })), 'inner');
     assert.equal(find(['header:x-token', 'cookie:t'], request({ 'x-token': '   ', cookie: 't=C' })), 'C');
+    assert.equal(find(['header:x-token', 'cookie:t'], request({ cookie: 't=C' })), 'C');
   });
 
   it('cookie: by exact name, trimmed, URI-decoded when it decodes, else raw', () => {
@@ -73,6 +74,7 @@ describe('token-sources: order and each source', () => {
     assert.equal(cookie('a=1'), undefined);
     assert.equal(cookie('=t; t'), undefined);
     assert.equal(cookie('t=a=b'), 'a=b');
+    assert.equal(cookie('tx'), undefined);
     assert.equal(find(['cookie:t', 'header:x'], request({ cookie: 't=', x: 'X' })), 'X');
     assert.equal(find(['cookie:t'], request({})), undefined);
   });
