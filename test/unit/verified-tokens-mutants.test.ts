@@ -14,21 +14,24 @@ interface FakeRedis {
   values: Map<string, string>;
   sets: Array<[string, string, string, number]>;
   gets: string[];
+  /** The operation names given to attempt() (they label RedisStore's error counts and logs). */
+  ops: string[];
 }
 
 function fakeRedis(): FakeRedis {
   const values = new Map<string, string>();
   const sets: FakeRedis['sets'] = [];
   const gets: string[] = [];
+  const ops: string[] = [];
   const client = {
     get: async (key: string) => (gets.push(key), values.get(key) ?? null),
     set: async (key: string, value: string, mode: string, ttl: number) => (sets.push([key, value, mode, ttl]), values.set(key, value), 'OK'),
   };
   const store = {
     key: (...parts: string[]) => `p:${parts.join(':')}`,
-    attempt: async (_op: string, call: (c: typeof client) => Promise<unknown>) => call(client),
+    attempt: async (op: string, call: (c: typeof client) => Promise<unknown>) => (ops.push(op), call(client)),
   } as unknown as RedisStore;
-  return { store, values, sets, gets };
+  return { store, values, sets, gets, ops };
 }
 
 function counted() {
@@ -82,6 +85,7 @@ describe('verified-tokens: Redis tier', () => {
     const other = new TieredVerifiedTokens('fp2', redis.store, counters);
     assert.equal(await other.get('dig'), undefined);
     assert.deepEqual(redis.gets, ['p:t:fp1:dig', 'p:t:fp2:dig']);
+    assert.deepEqual(redis.ops, ['token_set', 'token_get', 'token_get']);
     assert.deepEqual(counts, ['memory miss', 'redis hit', 'memory hit', 'memory miss', 'redis miss']);
   });
 
@@ -96,6 +100,15 @@ describe('verified-tokens: Redis tier', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, soon * 1000 - Date.now()) + 50));
     assert.equal(tokens.peek('a'), undefined);
     assert.deepEqual(tokens.peek('b'), { user: 'u', roles: [] });
+  });
+
+  it('a Redis hit with a distant exp stays in memory', async () => {
+    const redis = fakeRedis();
+    redis.values.set('p:t:fp:far', JSON.stringify({ user: 'u', roles: [], expireAt: farExp }));
+    const tokens = new TieredVerifiedTokens('fp', redis.store);
+    assert.deepEqual(await tokens.get('far'), { user: 'u', roles: [], expireAt: farExp });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(tokens.peek('far'), { user: 'u', roles: [], expireAt: farExp });
   });
 
   it('a Redis entry already past its exp is kept in memory for at most 1 ms', async () => {
