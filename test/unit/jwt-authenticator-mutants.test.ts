@@ -269,6 +269,21 @@ describe('jwt-authenticator: the shared cache key changes with every verificatio
   });
 });
 
+describe('jwt-authenticator: a remote key set that cannot be fetched', () => {
+  it('answers keys_unavailable (not invalid) and is not ready', async () => {
+    const auth = authOf({ hmac_secret: '', jwks_url: 'http://127.0.0.1:1/keys', jwks_timeout: '200ms', algorithms: ['RS256'] });
+    const authenticator = new JwtAuthenticator(auth, () => T0, undefined, undefined, 500);
+    try {
+      assert.equal(authenticator.notReadyReason(), 'signing keys not loaded yet');
+      const token = signJwt({ alg: 'RS256', typ: 'JWT', kid: 'k1' }, { sub: 'u', exp: S0 + 60 }, { alg: 'RS256', privateKey: rsa.privateKey });
+      assert.deepEqual(await authenticator.authenticate(connectWithToken(token)), { kind: 'keys_unavailable' });
+      assert.equal(authenticator.keysUnavailable(), true);
+    } finally {
+      authenticator.stop();
+    }
+  });
+});
+
 describe('jwt-authenticator: readiness without remote keys', () => {
   it('is ready and never keys-unavailable with local keys', () => {
     const { authenticator } = clocked();
