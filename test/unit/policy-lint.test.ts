@@ -92,6 +92,35 @@ describe('lint: one line per problem', () => {
       ],
     },
     {
+      name: 'role words in either number, any case, as the whole subject only; role shapes start with a letter',
+      lines: [
+        ...['administrator', 'superuser', 'moderator', 'mod', 'member', 'editor', 'viewer', 'reader', 'writer', 'guest', 'owner', 'manager', 'operator', 'Staff', 'OWNERS'].map((s) => `p, ${s}, *, rpc, allow`),
+        ...['alice', 'staffing', 'xadmin', '1team:ops', 'team:', '-team:ops'].map((s) => `p, ${s}, *, rpc, allow`),
+      ],
+      expect: ['administrator', 'superuser', 'moderator', 'mod', 'member', 'editor', 'viewer', 'reader', 'writer', 'guest', 'owner', 'manager', 'operator', 'Staff', 'OWNERS'].map(
+        (s, i) => `p.csv:${i + 1}: subject "${s}" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line`,
+      ),
+    },
+    {
+      name: 'the prefixes named in the message: several',
+      lines: ['p, tenant:acme, acme.*, subscribe, allow'],
+      prefixes: ['role:', 'group:'],
+      expect: [
+        'p.csv:1: subject "tenant:acme" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:, group:); a user with that ID would get this line',
+      ],
+    },
+    {
+      name: 'no prefixes at all',
+      lines: ['p, admin, *, rpc, allow'],
+      prefixes: [],
+      expect: ['p.csv:1: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (none); a user with that ID would get this line'],
+    },
+    {
+      name: 'a channel pattern of exactly 255 fixed characters may match (stars and {user} count for nothing)',
+      lines: [`p, role:agent, ${'x'.repeat(255)}*, publish, allow`, `p, role:agent, ${'x'.repeat(249)}**{user}, subscribe, allow`, 'g, bob, role:agent'],
+      expect: [],
+    },
+    {
       name: 'listed prefixes make it a role',
       lines: ['p, tenant:acme, acme.*, subscribe, allow'],
       prefixes: ['role:', 'tenant:'],
