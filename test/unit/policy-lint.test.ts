@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { runCli } from '../../src/cli/main.js';
 import { lintRules } from '../../src/policy/lint.js';
+import { order, RoleGraph } from '../../src/policy/lint-roles.js';
 import { parsePolicyText } from '../../src/policy/policy-source.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';
 import { ROOT } from '../helpers/harness.js';
@@ -143,6 +144,41 @@ describe('lint: one line per problem', () => {
   it('a model of another shape gets duplicates only', () => {
     const rules = parsePolicyText('p, a, x, subscibe, allow\np, a, x, subscibe, allow', 'p.csv');
     assert.deepEqual(lintRules(rules, { defaultModel: false }), ['p.csv:2: duplicate of p.csv:1']);
+  });
+});
+
+describe('RoleGraph: what lint reads from the g lines', () => {
+  const graph = (lines: string[]) => new RoleGraph(parsePolicyText(lines.join('\n'), 'p.csv'));
+  const lines = (edges: Array<{ rule: { location: { file: string; line: number } } }> | undefined) => edges?.map((e) => `${e.rule.location.file}:${e.rule.location.line}`);
+  /** u0 → u1 → … → u11: eleven g lines in a row. */
+  const ladder = Array.from({ length: 11 }, (_, i) => `g, u${i}, u${i + 1}`);
+
+  it('only two-value g lines are edges (not p, g2 or domain lines)', () => {
+    const g = graph(['p, x, y, rpc, allow', 'g2, a, b', 'g, a, b, tenant1', 'g, c, d']);
+    assert.deepEqual([g.chain('x', 'y'), g.chain('a', 'b'), lines(g.chain('c', 'd'))], [undefined, undefined, ['p.csv:4']]);
+    assert.deepEqual(lines(g.allEdges()), ['p.csv:4']);
+  });
+
+  it('allEdges in file order (files by name, then lines), whatever the member', () => {
+    const rules = [...parsePolicyText('g, x, r1\ng, y, r4', 'b.csv'), ...parsePolicyText('g, y, r2\ng, x, r3', 'a.csv')];
+    assert.deepEqual(lines(new RoleGraph(rules).allEdges()), ['a.csv:1', 'a.csv:2', 'b.csv:1', 'b.csv:2']);
+    const [b1, , a1, a2] = rules as [never, never, never, never];
+    assert.deepEqual([order(a1, a2), order(a2, a1), order(a1, b1), order(b1, a1), order(a1, a1)], [-1, 1, -1, 1, 0]);
+  });
+
+  it('chain and closure follow at most ten g lines, as casbin does', () => {
+    const g = graph(ladder);
+    assert.equal(g.chain('u0', 'u10')?.length, 10);
+    assert.equal(g.chain('u0', 'u11'), undefined);
+    assert.deepEqual(lines(g.chain('u3', 'u5')), ['p.csv:4', 'p.csv:5']);
+    assert.deepEqual(g.chain('u3', 'u3'), []);
+    assert.deepEqual([...g.closure('u0')].sort(), Array.from({ length: 11 }, (_, i) => `u${i}`).sort());
+    assert.deepEqual([...g.closure('u9')].sort(), ['u10', 'u11', 'u9']);
+  });
+
+  it('cycles: each once, a cycle through an already reported role not again', () => {
+    const g = graph(['g, a, b', 'g, b, a', 'g, c, a', 'g, a, c']);
+    assert.deepEqual(g.cycles().map(lines), [['p.csv:1', 'p.csv:2']]);
   });
 });
 
