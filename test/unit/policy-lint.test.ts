@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { runCli } from '../../src/cli/main.js';
+import { ACTIONS, CHANNEL_ACTIONS, EMPTY_OBJECT_ACTIONS, nearestAction, unknownAction } from '../../src/policy/actions.js';
 import { lintRules } from '../../src/policy/lint.js';
 import { order, RoleGraph } from '../../src/policy/lint-roles.js';
 import { parsePolicyText } from '../../src/policy/policy-source.js';
@@ -144,6 +145,33 @@ describe('lint: one line per problem', () => {
   it('a model of another shape gets duplicates only', () => {
     const rules = parsePolicyText('p, a, x, subscibe, allow\np, a, x, subscibe, allow', 'p.csv');
     assert.deepEqual(lintRules(rules, { defaultModel: false }), ['p.csv:2: duplicate of p.csv:1']);
+  });
+});
+
+describe('actions: the six, and the one a typo meant', () => {
+  const LIST = 'actions are connect, refresh, subscribe, publish, sub_refresh, rpc';
+  it('the six actions and their object kinds', () => {
+    assert.deepEqual([ACTIONS, [...CHANNEL_ACTIONS], [...EMPTY_OBJECT_ACTIONS]], [
+      ['connect', 'refresh', 'subscribe', 'publish', 'sub_refresh', 'rpc'],
+      ['subscribe', 'publish', 'sub_refresh'],
+      ['connect', 'refresh'],
+    ]);
+  });
+
+  // Within two edits, or a prefix of the nearest (any case); nothing for a known action.
+  const table: Array<[string, string | undefined]> = [
+    ['publsh', 'publish'], ['rcp', 'rpc'], ['rpcs', 'rpc'], ['refres', 'refresh'], ['subscribee', 'subscribe'],
+    ['subrefresh', 'sub_refresh'], ['sub-refresh', 'sub_refresh'], ['conn', 'connect'], ['Conn', 'connect'], ['CONNECT', 'connect'],
+    ['sbscrb', undefined], ['publishing', undefined], ['pub', undefined], ['x', undefined],
+  ];
+  for (const [typo, meant] of table) {
+    it(`${typo} → ${meant ?? 'no suggestion'}`, () => {
+      assert.equal(nearestAction(typo), meant);
+      assert.equal(unknownAction(typo), `unknown action "${typo}"${meant ? ` (did you mean "${meant}"?)` : ''}: ${LIST}`);
+    });
+  }
+  it('a known action is no typo', () => {
+    for (const action of ACTIONS) assert.deepEqual([nearestAction(action), unknownAction(action)], [undefined, undefined]);
   });
 });
 
