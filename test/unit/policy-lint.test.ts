@@ -68,6 +68,16 @@ describe('lint: one line per problem', () => {
       expect: ['p.csv:3: duplicate of p.csv:1', 'p.csv:4: duplicate of p.csv:2'],
     },
     {
+      name: 'lines whose values only run together alike are no duplicates',
+      lines: ['p, ab, x, rpc, allow', 'p, a, bx, rpc, allow'],
+      expect: [],
+    },
+    {
+      name: 'a cycle of three roles names every line',
+      lines: ['p, role:a, chat:*, subscribe, allow', 'g, role:a, role:b', 'g, role:b, role:c', 'g, role:c, role:a'],
+      expect: ['p.csv:2: role cycle: role:a → role:b → role:c → role:a (with p.csv:3, p.csv:4)'],
+    },
+    {
       name: 'allows a deny always overrides: same subject, inherited role, authenticated',
       lines: [
         'p, role:member, chat:lobby, subscribe, allow',
