@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { runCli } from '../../src/cli/main.js';
 import { ACTIONS, CHANNEL_ACTIONS, EMPTY_OBJECT_ACTIONS, nearestAction, unknownAction } from '../../src/policy/actions.js';
-import { lintRules } from '../../src/policy/lint.js';
+import { lintPolicy, lintRules } from '../../src/policy/lint.js';
+import type { PolicySource } from '../../src/policy/policy-source.js';
+import { DEFAULT_MODEL } from '../helpers/policy-generator.js';
 import { order, RoleGraph } from '../../src/policy/lint-roles.js';
 import { parsePolicyText } from '../../src/policy/policy-source.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';
@@ -150,6 +152,28 @@ describe('lint: one line per problem', () => {
       'p.csv:3: role cycle: role:b → role:b',
       'p.csv:3: role "role:b" is granted here but gives nothing: no p line names it or a role it inherits',
     ]);
+  });
+
+  it('findings in file order, those of one line in the order found (duplicates are found first)', () => {
+    assert.deepEqual(lint(['p, admin, x, subscibe, allow', 'g, u, role:a', 'g, u, role:a', 'p, admin, x, subscibe, allow', 'p, role:a, y, rpc, allow']), [
+      'p.csv:1: unknown action "subscibe" (did you mean "subscribe"?): actions are connect, refresh, subscribe, publish, sub_refresh, rpc; this line never matches',
+      'p.csv:1: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line',
+      'p.csv:3: duplicate of p.csv:2',
+      'p.csv:4: duplicate of p.csv:1',
+      'p.csv:4: unknown action "subscibe" (did you mean "subscribe"?): actions are connect, refresh, subscribe, publish, sub_refresh, rpc; this line never matches',
+      'p.csv:4: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line',
+    ]);
+  });
+
+  it('only p lines of four values are read as rules (other types and arities are the engines\' to refuse)', () => {
+    assert.deepEqual(lint(['p2, admin, x, subscibe, allow', 'p, admin, x, subscibe', 'g, admin, x, subscibe, allow']), []);
+  });
+
+  it('lintPolicy: the prefixes given, and the model deciding how much lint reads', () => {
+    const source = (modelText: string, lines: string[]) => ({ modelText, rules: parsePolicyText(lines.join('\n'), 'p.csv') }) as unknown as PolicySource;
+    assert.deepEqual(lintPolicy(source(DEFAULT_MODEL, ['p, tenant:acme, acme.*, subscribe, allow']), ['tenant:']), []);
+    const other = DEFAULT_MODEL.replace('p = sub, obj, act, eft', 'p = sub, obj, act');
+    assert.deepEqual(lintPolicy(source(other, ['p, a, x, subscibe', 'p, a, x, subscibe'])), ['p.csv:2: duplicate of p.csv:1']);
   });
 
   it('a model of another shape gets duplicates only', () => {
