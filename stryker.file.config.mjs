@@ -24,6 +24,8 @@ export default {
   concurrency: 1,
   // A mutant that loops forever costs the whole timeout; 20 s over the baseline still leaves room for a loaded machine.
   timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 20000),
+  // .cache holds a Python venv whose symlinks Stryker's sandbox copy fails on; no unit test needs it.
+  ignorePatterns: ['/.cache'],
   incremental: true,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'json'],

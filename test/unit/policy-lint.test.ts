@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { runCli } from '../../src/cli/main.js';
-import { lintRules } from '../../src/policy/lint.js';
+import { ACTIONS, CHANNEL_ACTIONS, EMPTY_OBJECT_ACTIONS, nearestAction, unknownAction } from '../../src/policy/actions.js';
+import { lintPolicy, lintRules } from '../../src/policy/lint.js';
+import type { PolicySource } from '../../src/policy/policy-source.js';
+import { DEFAULT_MODEL } from '../helpers/policy-generator.js';
+import { order, RoleGraph } from '../../src/policy/lint-roles.js';
 import { parsePolicyText } from '../../src/policy/policy-source.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';
 import { ROOT } from '../helpers/harness.js';
@@ -66,6 +70,16 @@ describe('lint: one line per problem', () => {
       expect: ['p.csv:3: duplicate of p.csv:1', 'p.csv:4: duplicate of p.csv:2'],
     },
     {
+      name: 'lines whose values only run together alike are no duplicates',
+      lines: ['p, ab, x, rpc, allow', 'p, a, bx, rpc, allow'],
+      expect: [],
+    },
+    {
+      name: 'a cycle of three roles names every line',
+      lines: ['p, role:a, chat:*, subscribe, allow', 'g, role:a, role:b', 'g, role:b, role:c', 'g, role:c, role:a'],
+      expect: ['p.csv:2: role cycle: role:a → role:b → role:c → role:a (with p.csv:3, p.csv:4)'],
+    },
+    {
       name: 'allows a deny always overrides: same subject, inherited role, authenticated',
       lines: [
         'p, role:member, chat:lobby, subscribe, allow',
@@ -92,6 +106,35 @@ describe('lint: one line per problem', () => {
       ],
     },
     {
+      name: 'role words in either number, any case, as the whole subject only; role shapes start with a letter',
+      lines: [
+        ...['administrator', 'superuser', 'moderator', 'mod', 'member', 'editor', 'viewer', 'reader', 'writer', 'guest', 'owner', 'manager', 'operator', 'Staff', 'OWNERS'].map((s) => `p, ${s}, *, rpc, allow`),
+        ...['alice', 'staffing', 'xadmin', '1team:ops', 'team:', '-team:ops'].map((s) => `p, ${s}, *, rpc, allow`),
+      ],
+      expect: ['administrator', 'superuser', 'moderator', 'mod', 'member', 'editor', 'viewer', 'reader', 'writer', 'guest', 'owner', 'manager', 'operator', 'Staff', 'OWNERS'].map(
+        (s, i) => `p.csv:${i + 1}: subject "${s}" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line`,
+      ),
+    },
+    {
+      name: 'the prefixes named in the message: several',
+      lines: ['p, tenant:acme, acme.*, subscribe, allow'],
+      prefixes: ['role:', 'group:'],
+      expect: [
+        'p.csv:1: subject "tenant:acme" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:, group:); a user with that ID would get this line',
+      ],
+    },
+    {
+      name: 'no prefixes at all',
+      lines: ['p, admin, *, rpc, allow'],
+      prefixes: [],
+      expect: ['p.csv:1: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (none); a user with that ID would get this line'],
+    },
+    {
+      name: 'a channel pattern of exactly 255 fixed characters may match (stars and {user} count for nothing)',
+      lines: [`p, role:agent, ${'x'.repeat(255)}*, publish, allow`, `p, role:agent, ${'x'.repeat(249)}**{user}, subscribe, allow`, 'g, bob, role:agent'],
+      expect: [],
+    },
+    {
       name: 'listed prefixes make it a role',
       lines: ['p, tenant:acme, acme.*, subscribe, allow'],
       prefixes: ['role:', 'tenant:'],
@@ -111,9 +154,93 @@ describe('lint: one line per problem', () => {
     ]);
   });
 
+  it('findings in file order, those of one line in the order found (duplicates are found first)', () => {
+    assert.deepEqual(lint(['p, admin, x, subscibe, allow', 'g, u, role:a', 'g, u, role:a', 'p, admin, x, subscibe, allow', 'p, role:a, y, rpc, allow']), [
+      'p.csv:1: unknown action "subscibe" (did you mean "subscribe"?): actions are connect, refresh, subscribe, publish, sub_refresh, rpc; this line never matches',
+      'p.csv:1: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line',
+      'p.csv:3: duplicate of p.csv:2',
+      'p.csv:4: duplicate of p.csv:1',
+      'p.csv:4: unknown action "subscibe" (did you mean "subscribe"?): actions are connect, refresh, subscribe, publish, sub_refresh, rpc; this line never matches',
+      'p.csv:4: subject "admin" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (role:); a user with that ID would get this line',
+    ]);
+  });
+
+  it('only p lines of four values are read as rules (other types and arities are the engines\' to refuse)', () => {
+    assert.deepEqual(lint(['p2, admin, x, subscibe, allow', 'p, admin, x, subscibe', 'g, admin, x, subscibe, allow']), []);
+  });
+
+  it('lintPolicy: the prefixes given, and the model deciding how much lint reads', () => {
+    const source = (modelText: string, lines: string[]) => ({ modelText, rules: parsePolicyText(lines.join('\n'), 'p.csv') }) as unknown as PolicySource;
+    assert.deepEqual(lintPolicy(source(DEFAULT_MODEL, ['p, tenant:acme, acme.*, subscribe, allow']), ['tenant:']), []);
+    const other = DEFAULT_MODEL.replace('p = sub, obj, act, eft', 'p = sub, obj, act');
+    assert.deepEqual(lintPolicy(source(other, ['p, a, x, subscibe', 'p, a, x, subscibe'])), ['p.csv:2: duplicate of p.csv:1']);
+  });
+
   it('a model of another shape gets duplicates only', () => {
     const rules = parsePolicyText('p, a, x, subscibe, allow\np, a, x, subscibe, allow', 'p.csv');
     assert.deepEqual(lintRules(rules, { defaultModel: false }), ['p.csv:2: duplicate of p.csv:1']);
+  });
+});
+
+describe('actions: the six, and the one a typo meant', () => {
+  const LIST = 'actions are connect, refresh, subscribe, publish, sub_refresh, rpc';
+  it('the six actions and their object kinds', () => {
+    assert.deepEqual([ACTIONS, [...CHANNEL_ACTIONS], [...EMPTY_OBJECT_ACTIONS]], [
+      ['connect', 'refresh', 'subscribe', 'publish', 'sub_refresh', 'rpc'],
+      ['subscribe', 'publish', 'sub_refresh'],
+      ['connect', 'refresh'],
+    ]);
+  });
+
+  // Within two edits, or a prefix of the nearest (any case); nothing for a known action.
+  const table: Array<[string, string | undefined]> = [
+    ['publsh', 'publish'], ['rcp', 'rpc'], ['rpcs', 'rpc'], ['refres', 'refresh'], ['subscribee', 'subscribe'],
+    ['subrefresh', 'sub_refresh'], ['sub-refresh', 'sub_refresh'], ['conn', 'connect'], ['Conn', 'connect'], ['CONNECT', 'connect'],
+    ['sbscrb', undefined], ['publishing', undefined], ['pub', undefined], ['x', undefined],
+  ];
+  for (const [typo, meant] of table) {
+    it(`${typo} → ${meant ?? 'no suggestion'}`, () => {
+      assert.equal(nearestAction(typo), meant);
+      assert.equal(unknownAction(typo), `unknown action "${typo}"${meant ? ` (did you mean "${meant}"?)` : ''}: ${LIST}`);
+    });
+  }
+  it('a known action is no typo', () => {
+    for (const action of ACTIONS) assert.deepEqual([nearestAction(action), unknownAction(action)], [undefined, undefined]);
+  });
+});
+
+describe('RoleGraph: what lint reads from the g lines', () => {
+  const graph = (lines: string[]) => new RoleGraph(parsePolicyText(lines.join('\n'), 'p.csv'));
+  const lines = (edges: Array<{ rule: { location: { file: string; line: number } } }> | undefined) => edges?.map((e) => `${e.rule.location.file}:${e.rule.location.line}`);
+  /** u0 → u1 → … → u11: eleven g lines in a row. */
+  const ladder = Array.from({ length: 11 }, (_, i) => `g, u${i}, u${i + 1}`);
+
+  it('only two-value g lines are edges (not p, g2 or domain lines)', () => {
+    const g = graph(['p, x, y, rpc, allow', 'g2, a, b', 'g, a, b, tenant1', 'g, c, d']);
+    assert.deepEqual([g.chain('x', 'y'), g.chain('a', 'b'), lines(g.chain('c', 'd'))], [undefined, undefined, ['p.csv:4']]);
+    assert.deepEqual(lines(g.allEdges()), ['p.csv:4']);
+  });
+
+  it('allEdges in file order (files by name, then lines), whatever the member', () => {
+    const rules = [...parsePolicyText('g, x, r1\ng, y, r4', 'b.csv'), ...parsePolicyText('g, y, r2\ng, x, r3', 'a.csv')];
+    assert.deepEqual(lines(new RoleGraph(rules).allEdges()), ['a.csv:1', 'a.csv:2', 'b.csv:1', 'b.csv:2']);
+    const [b1, , a1, a2] = rules as [never, never, never, never];
+    assert.deepEqual([order(a1, a2), order(a2, a1), order(a1, b1), order(b1, a1), order(a1, a1)], [-1, 1, -1, 1, 0]);
+  });
+
+  it('chain and closure follow at most ten g lines, as casbin does', () => {
+    const g = graph(ladder);
+    assert.equal(g.chain('u0', 'u10')?.length, 10);
+    assert.equal(g.chain('u0', 'u11'), undefined);
+    assert.deepEqual(lines(g.chain('u3', 'u5')), ['p.csv:4', 'p.csv:5']);
+    assert.deepEqual(g.chain('u3', 'u3'), []);
+    assert.deepEqual([...g.closure('u0')].sort(), Array.from({ length: 11 }, (_, i) => `u${i}`).sort());
+    assert.deepEqual([...g.closure('u9')].sort(), ['u10', 'u11', 'u9']);
+  });
+
+  it('cycles: each once, a cycle through an already reported role not again', () => {
+    const g = graph(['g, a, b', 'g, b, a', 'g, c, a', 'g, a, c']);
+    assert.deepEqual(g.cycles().map(lines), [['p.csv:1', 'p.csv:2']]);
   });
 });
 
