@@ -210,7 +210,7 @@ describe('actions: the six, and the one a typo meant', () => {
 });
 
 describe('RoleGraph: what lint reads from the g lines', () => {
-  const graph = (lines: string[]) => new RoleGraph(parsePolicyText(lines.join('\n'), 'p.csv'));
+  const graph = (lines: string[]) => RoleGraph.of(parsePolicyText(lines.join('\n'), 'p.csv'));
   const lines = (edges: Array<{ rule: { location: { file: string; line: number } } }> | undefined) => edges?.map((e) => `${e.rule.location.file}:${e.rule.location.line}`);
   /** u0 → u1 → … → u11: eleven g lines in a row. */
   const ladder = Array.from({ length: 11 }, (_, i) => `g, u${i}, u${i + 1}`);
@@ -223,7 +223,7 @@ describe('RoleGraph: what lint reads from the g lines', () => {
 
   it('allEdges in file order (files by name, then lines), whatever the member', () => {
     const rules = [...parsePolicyText('g, x, r1\ng, y, r4', 'b.csv'), ...parsePolicyText('g, y, r2\ng, x, r3', 'a.csv')];
-    assert.deepEqual(lines(new RoleGraph(rules).allEdges()), ['a.csv:1', 'a.csv:2', 'b.csv:1', 'b.csv:2']);
+    assert.deepEqual(lines(RoleGraph.of(rules).allEdges()), ['a.csv:1', 'a.csv:2', 'b.csv:1', 'b.csv:2']);
     const [b1, , a1, a2] = rules as [never, never, never, never];
     assert.deepEqual([order(a1, a2), order(a2, a1), order(a1, b1), order(b1, a1), order(a1, a1)], [-1, 1, -1, 1, 0]);
   });
