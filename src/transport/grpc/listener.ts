@@ -50,6 +50,8 @@ export class GrpcListener {
       else injector.injectConnection(stream);
     };
     this.listener = options.tls.cert === '' ? this.plaintext(serve) : this.tls(options.tls, serve);
+    // Answers are small writes that must leave at once (as node:http does by default): no Nagle.
+    this.listener.prependListener('connection', (raw: Socket) => raw.setNoDelay(true));
     // Node closes connections over the cap as they are accepted, and says so with 'drop'.
     if (options.maxConnections > 0) this.listener.maxConnections = options.maxConnections;
     this.listener.on('drop', () => options.onRefused?.('max_connections'));
