@@ -9,7 +9,7 @@
  * AB_BASE is a checkout of the baseline (`git archive main | tar -x -C dir`, plus a link to a
  * node_modules); the candidate is this checkout (AB_THIS to change it). AB_ROUNDS (default 7),
  * AB_REQUESTS (default 100000 per measurement, after 20000 to warm up) and
- * AB_ONLY=http,grpc,connect pick the run. Every round runs each build in a fresh process,
+ * AB_ONLY=http,grpc,publish,sub_refresh,connect pick the run. Every round runs each build in a fresh process,
  * alternating which goes first; each process reports its cheapest of 5 windows. The table shows
  * medians and spread over rounds, and the median of each round's this/base ratio.
  */
@@ -29,8 +29,10 @@ interface Scenario {
   readonly expect: (answer: string) => boolean;
 }
 
-function scenarios(bodies: { subscribe: string; connect: string }, subscribeMessage: Buffer): Scenario[] {
+function scenarios(bodies: { subscribe: string; connect: string; publish: string; subRefresh: string }, subscribeMessage: Buffer): Scenario[] {
   const subscribe = readFileSync(bodies.subscribe);
+  const publish = readFileSync(bodies.publish);
+  const subRefresh = readFileSync(bodies.subRefresh);
   const connect = readFileSync(bodies.connect);
   return [
     {
@@ -47,6 +49,19 @@ function scenarios(bodies: { subscribe: string; connect: string }, subscribeMess
       expect: (a) => a === '0a00',
     },
     {
+      key: 'publish',
+      name: 'HTTP publish, cached decision',
+      run: async (d) => JSON.stringify(await d.http('/centrifugo/publish', publish)),
+      expect: (a) => a === JSON.stringify({ status: 200, body: '{"result":{}}' }),
+    },
+    {
+      key: 'sub_refresh',
+      name: 'HTTP sub_refresh, cached decision',
+      run: async (d) => JSON.stringify(await d.http('/centrifugo/sub_refresh', subRefresh)),
+      // An extension: `{"result":{"expire_at":<now + lifetime>}}` inside the status object.
+      expect: (a) => a.startsWith(JSON.stringify({ status: 200, body: '{"result":{"expire_at":' }).slice(0, -2)),
+    },
+    {
       key: 'connect',
       name: 'HTTP connect, repeated RS256 token',
       run: async (d) => JSON.stringify(await d.http('/centrifugo/connect', connect)),
@@ -60,7 +75,7 @@ const IN_FLIGHT = 32;
 const WINDOWS = 5;
 
 async function child(): Promise<void> {
-  const input = JSON.parse(process.env.HOT_PATH_CHILD as string) as { root: string; config: string; scenario: string; requests: number; bodies: { subscribe: string; connect: string }; message: string };
+  const input = JSON.parse(process.env.HOT_PATH_CHILD as string) as { root: string; config: string; scenario: string; requests: number; bodies: { subscribe: string; connect: string; publish: string; subRefresh: string }; message: string };
   const scenario = scenarios(input.bodies, Buffer.from(input.message, 'hex')).find((s) => s.key === input.scenario) as Scenario;
   const driver = await startDriver(input.root, input.config);
   let wrong = 0;
@@ -108,7 +123,7 @@ async function parent(): Promise<void> {
   const message = Buffer.from(
     Subscribe.encode({ client: '9336a229-2400-4ebc-8c50-0a643d22e8a0', transport: 'websocket', protocol: 'json', encoding: 'json', user: '56', channel: 'chat:room-42', meta: Buffer.from('{"roles":["role:member"]}') }).finish(),
   ).toString('hex');
-  const bodies = { subscribe: f.bodies.subscribe, connect: f.bodies.connectRepeated };
+  const bodies = { subscribe: f.bodies.subscribe, connect: f.bodies.connectRepeated, publish: f.bodies.publish, subRefresh: f.bodies.subRefresh };
   console.log(`CPU µs per request, ${rounds} rounds of ${requests} requests per build (${IN_FLIGHT} in flight), A/B interleaved\n`);
   console.log('| scenario | base median (min–max) | this median (min–max) | change of medians | median of paired ratios (min–max) |');
   console.log('|---|---:|---:|---:|---:|');

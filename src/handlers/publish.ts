@@ -1,5 +1,5 @@
 import { allow, fail } from '../core/decision.js';
-import { channelAllowed } from './channel-access.js';
+import { channelAllowed, channelAllowedNow } from './channel-access.js';
 import type { Handler, HandlerDeps } from './handler.js';
 
 /**
@@ -9,9 +9,19 @@ import type { Handler, HandlerDeps } from './handler.js';
 export function publishHandler(deps: HandlerDeps): Handler<'publish'> {
   const { codes } = deps.config;
   const { limits } = deps;
-  return async (request, ctx) => {
-    if (!(await channelAllowed(deps, request, 'publish', ctx))) return fail(codes.permission_denied);
+  // Shared by every request: frozen, so nothing downstream can change one request's answer.
+  const allowed = Object.freeze(allow({}));
+  const denied = Object.freeze(fail(codes.permission_denied));
+  const decideLater: Handler<'publish'> = async (request, ctx) => {
+    if (!(await channelAllowed(deps, request, 'publish', ctx))) return denied;
     if (limits && !(await limits.publish(request, ctx))) return fail(codes.too_many_requests);
-    return allow({});
+    return allowed;
+  };
+  // A decision in the in-process cache is answered synchronously, as subscribe does; not with
+  // rate limits (their counters may wait on Redis) nor for a traced request (its span records tiers).
+  return (request, ctx) => {
+    const known = limits || ctx.trace ? undefined : channelAllowedNow(deps, request, 'publish');
+    if (known === undefined) return decideLater(request, ctx);
+    return known ? allowed : denied;
   };
 }

@@ -1,5 +1,5 @@
 import { allow } from '../core/decision.js';
-import { channelAllowed } from './channel-access.js';
+import { channelAllowed, channelAllowedNow } from './channel-access.js';
 import { unixSeconds, type Handler, type HandlerDeps } from './handler.js';
 
 /**
@@ -12,9 +12,19 @@ import { unixSeconds, type Handler, type HandlerDeps } from './handler.js';
 export function subRefreshHandler(deps: HandlerDeps): Handler<'sub_refresh'> {
   const { subscription_lifetime, refresh_interval } = deps.config.auth;
   const extension = subscription_lifetime > 0 ? subscription_lifetime : refresh_interval;
-  return async (request, ctx) => {
+  // Shared by every expired answer: frozen, so nothing downstream can change one request's answer.
+  const expired = Object.freeze(allow(Object.freeze({ expired: true })));
+  const answer = (allowed: boolean, revoked: boolean) => (revoked || !allowed ? expired : allow({ expire_at: unixSeconds(deps.now() + extension) }));
+  const decideLater: Handler<'sub_refresh'> = async (request, ctx) => {
     const [allowed, revoked] = await Promise.all([channelAllowed(deps, request, 'sub_refresh', ctx), deps.revocations.isRevoked(request.user, ctx.trace)]);
-    if (revoked || !allowed) return allow({ expired: true });
-    return allow({ expire_at: unixSeconds(deps.now() + extension) });
+    return answer(allowed, revoked);
+  };
+  // Both answers in memory (the decision in the in-process cache, the revocation mirror): answered
+  // synchronously; a traced request takes the async path, whose span records the cache tier.
+  return (request, ctx) => {
+    if (ctx.trace) return decideLater(request, ctx);
+    const revoked = deps.revocations.isRevokedNow?.(request.user);
+    const allowed = revoked === undefined ? undefined : channelAllowedNow(deps, request, 'sub_refresh');
+    return allowed === undefined || revoked === undefined ? decideLater(request, ctx) : answer(allowed, revoked);
   };
 }

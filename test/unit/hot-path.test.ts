@@ -14,6 +14,9 @@ import { TieredDecisionCache } from '../../src/cache/decision-cache.js';
 import { instrument } from '../../src/core/instrument.js';
 import type { HandlerDeps } from '../../src/handlers/handler.js';
 import { subscribeHandler } from '../../src/handlers/subscribe.js';
+import { publishHandler } from '../../src/handlers/publish.js';
+import { subRefreshHandler } from '../../src/handlers/sub-refresh.js';
+import type { RateLimits } from '../../src/ratelimit/rate-limits.js';
 import type { PolicyEngine } from '../../src/policy/engine.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import type { Decision } from '../../src/core/decision.js';
@@ -149,6 +152,83 @@ describe('a subscribe decision held in the in-process cache', () => {
     const { dispatch } = build('shadow');
     await dispatch(request('chat:closed'), { transport: 'http' });
     assert.deepEqual(dispatch(request('chat:closed'), { transport: 'http' }), { kind: 'result', result: {} });
+  });
+});
+
+describe('publish and sub_refresh decisions held in memory', () => {
+  const DENIED = { code: 403, message: 'permission denied' };
+  const build = (options: { limits?: RateLimits; revoked?: Set<string>; mirror?: boolean } = {}) => {
+    let evaluations = 0;
+    const engine = { version: 'v1', evaluator: 'test', decide: (q: { object: string }) => (evaluations++, q.object === 'chat:open') } as unknown as PolicyEngine;
+    const cache = new TieredDecisionCache({ maxEntries: 100, ttlMs: 60_000 });
+    const decider = new PolicyDecider({ current: () => engine }, cache, { mode: 'enforce' });
+    const revoked = options.revoked ?? new Set<string>();
+    const revocations = {
+      isRevoked: async (user: string) => revoked.has(user),
+      // Without the in-memory mirror, revocations are only known by asking (Redis).
+      ...(options.mirror === false ? {} : { isRevokedNow: (user: string) => revoked.has(user) }),
+    };
+    const deps = {
+      config: { auth: { subscription_lifetime: 60_000, refresh_interval: 0 }, codes: { permission_denied: DENIED, too_many_requests: { code: 429, message: 'too many requests', temporary: true } } },
+      decider,
+      revocations,
+      now: () => 1_000_000,
+      ...(options.limits ? { limits: options.limits } : {}),
+    } as unknown as HandlerDeps;
+    const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal };
+    return {
+      publish: (channel: string) => publishHandler(deps)(request(channel) as never, ctx),
+      subRefresh: (channel: string) => subRefreshHandler(deps)(request(channel) as never, ctx),
+      evaluations: () => evaluations,
+    };
+  };
+  const request = (channel: string) => ({ client: 'c', transport: 'websocket', protocol: 'json', encoding: 'json', binary: false, headers: new Map(), user: '56', channel, data: { bytes: Buffer.from('{}') } });
+
+  it('publish: a cached decision is answered synchronously with the async answer, allow and deny', async () => {
+    const { publish, evaluations } = build();
+    for (const [channel, expected] of [
+      ['chat:open', { kind: 'result', result: {} }],
+      ['chat:closed', { kind: 'error', ...DENIED, temporary: false }],
+    ] as const) {
+      const first = publish(channel);
+      assert.ok(first instanceof Promise, 'a miss is worked on asynchronously');
+      assert.deepEqual(await first, expected);
+      const second = publish(channel);
+      assert.ok(!(second instanceof Promise), 'a hit is answered without a promise');
+      assert.deepEqual(second, expected);
+    }
+    assert.equal(evaluations(), 2);
+  });
+
+  it('publish: with rate limits every request takes the async path and is counted', async () => {
+    const counted: string[] = [];
+    const limits = { publish: async () => (counted.push('publish'), true) } as unknown as RateLimits;
+    const { publish } = build({ limits });
+    await publish('chat:open');
+    const again = publish('chat:open');
+    assert.ok(again instanceof Promise);
+    assert.deepEqual(await again, { kind: 'result', result: {} });
+    assert.deepEqual(counted, ['publish', 'publish']);
+  });
+
+  it('sub_refresh: cached decision and the revocation mirror answer synchronously; a revoked user is expired', async () => {
+    const revoked = new Set<string>();
+    const { subRefresh } = build({ revoked });
+    const extended = { kind: 'result', result: { expire_at: 1060 } };
+    assert.deepEqual(await subRefresh('chat:open'), extended);
+    const hit = subRefresh('chat:open');
+    assert.ok(!(hit instanceof Promise));
+    assert.deepEqual(hit, extended);
+    assert.deepEqual(await subRefresh('chat:closed'), { kind: 'result', result: { expired: true } });
+    assert.deepEqual(subRefresh('chat:closed'), { kind: 'result', result: { expired: true } });
+    revoked.add('56');
+    assert.deepEqual(subRefresh('chat:open'), { kind: 'result', result: { expired: true } }, 'the mirror is asked on the synchronous path too');
+  });
+
+  it('sub_refresh: without the revocation mirror every request asks asynchronously', async () => {
+    const { subRefresh } = build({ mirror: false });
+    await subRefresh('chat:open');
+    assert.ok(subRefresh('chat:open') instanceof Promise);
   });
 });
 
