@@ -68,3 +68,12 @@ describe('lint-overrides: unreachableAllows, exact findings', () => {
     assert.deepEqual(findings(['p2, role:a, chat:x, subscribe, allow', 'p, role:a, chat:*, subscribe, deny']), []);
   });
 });
+
+describe('lint-roles: RoleGraph keeps every g line of a member', () => {
+  it('a member granted two roles reaches both, and each chain names its own line', () => {
+    const rules = parsePolicyText(['g, alice, role:a', 'g, alice, role:b'].join('\n'), 'p.csv');
+    const graph = RoleGraph.of(rules);
+    assert.deepEqual([...graph.closure('alice')], ['alice', 'role:a', 'role:b']);
+    assert.deepEqual(graph.chain('alice', 'role:a')?.map((e) => e.rule.location.line), [1]);
+  });
+});
