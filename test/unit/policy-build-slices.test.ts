@@ -11,6 +11,7 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
 import type { PolicyRule, PolicySource } from '../../src/policy/policy-source.js';
 import { DEFAULT_MODEL } from '../helpers/policy-generator.js';
+import { turnsDuring } from '../helpers/event-loop-turns.js';
 
 function source(rules: PolicyRule[]): PolicySource {
   return { modelText: DEFAULT_MODEL, modelFile: 'model.conf', rules, files: ['slices.csv'], version: 'slices' };
@@ -22,21 +23,6 @@ const rule = (line: number, values: string[]): PolicyRule => ({ ptype: 'p', valu
 const oneSubject = (count: number) => source(Array.from({ length: count }, (_, i) => rule(i + 1, ['u', `c${i}:*`, 'subscribe', 'allow'])));
 /** One rule for each of `count` subjects: as many subjects to seal as rules. */
 const manySubjects = (count: number) => source(Array.from({ length: count }, (_, i) => rule(i + 1, [`u${i}`, `c${i}:*`, 'subscribe', 'allow'])));
-
-/** Event-loop turns taken while `build` runs: a ticker re-arms itself on every turn. */
-async function turnsDuring(build: () => Promise<IndexedEngine>): Promise<[number, IndexedEngine]> {
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  const engine = await build();
-  running = false;
-  return [turns, engine];
-}
 
 /** A clock that reads `start` ms, then moves `step` ms on by every later reading. */
 function fakeClock(start: number, step: number): void {

@@ -22,21 +22,7 @@ import { loadTestCases, runTestCases, testCaseLoadSteps, testCaseSteps, type Pol
 import { runAtOnce, runInSlices, type Steps } from '../../src/policy/time-slices.js';
 import { yamlSteps } from '../../src/policy/yaml-steps.js';
 import { DEFAULT_MODEL, generatePolicy } from '../helpers/policy-generator.js';
-
-/** Event-loop turns taken while `work` runs: a ticker re-arms itself on every turn. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<[number, T]> {
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  const result = await work();
-  running = false;
-  return [turns, result];
-}
+import { turnsDuring } from '../helpers/event-loop-turns.js';
 
 /** A clock that moves `step` ms on by every reading. */
 function fakeClock(step: number): void {
