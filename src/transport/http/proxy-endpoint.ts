@@ -11,6 +11,7 @@ import type { Metrics } from '../../telemetry/metrics.js';
 import type { CallerCheck } from '../caller-auth.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { encodeHttpDecision } from './encode.js';
+import { ForwardedHeaders, joinRepeated } from './forwarded-headers.js';
 import type { ThrottledLog } from '../../telemetry/throttled-log.js';
 
 export interface ProxyEndpointDeps {
@@ -59,7 +60,7 @@ function readBody(req: IncomingMessage, limit: number, declared: number): Promis
 
 interface RequestHeaders {
   /** Everything Centrifugo forwarded, lowercased, without the caller secret (it must reach nothing else). */
-  readonly forwarded: Map<string, string>;
+  readonly forwarded: ForwardedHeaders;
   readonly secret?: string;
   readonly contentType: string;
   readonly contentLength: number;
@@ -67,30 +68,34 @@ interface RequestHeaders {
 }
 
 /**
- * One pass over the raw header list. Reading `req.headers` would make node build a second
- * header object per request, which showed up as a large share of the HTTP path's cost.
+ * One pass over the raw header list for the four headers the endpoint needs; the rest become a
+ * map only if a handler asks (ForwardedHeaders). Reading `req.headers` would make node build a
+ * second header object per request, which showed up as a large share of the HTTP path's cost.
  */
 function readHeaders(req: IncomingMessage, callerHeader: string): RequestHeaders {
   const raw = req.rawHeaders;
-  const forwarded = new Map<string, string>();
   let secret: string | undefined;
+  let contentType: string | undefined;
+  let contentLength: string | undefined;
+  let traceparent: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
+    const given = raw[i] as string;
+    // Lowercased only when the length says it may be one of the four.
+    const length = given.length;
+    if (length !== callerHeader.length && length !== 12 && length !== 14 && length !== 11) continue;
+    const name = given.toLowerCase();
     const value = raw[i + 1] as string;
-    if (name === callerHeader) {
-      secret ??= value;
-      continue;
-    }
-    const seen = forwarded.get(name);
-    // Repeated headers are joined as node joins them: cookies with "; ", the rest with ", ".
-    forwarded.set(name, seen === undefined ? value : `${seen}${name === 'cookie' ? '; ' : ', '}${value}`);
+    if (name === callerHeader) secret ??= value;
+    else if (name === 'content-type') contentType = joinRepeated(name, contentType, value);
+    else if (name === 'content-length') contentLength = joinRepeated(name, contentLength, value);
+    else if (name === 'traceparent') traceparent = joinRepeated(name, traceparent, value);
   }
   return {
-    forwarded,
+    forwarded: new ForwardedHeaders(raw, callerHeader),
     secret,
-    contentType: forwarded.get('content-type') ?? '',
-    contentLength: Number(forwarded.get('content-length')),
-    traceparent: forwarded.get('traceparent'),
+    contentType: contentType ?? '',
+    contentLength: Number(contentLength),
+    traceparent,
   };
 }
 
@@ -124,8 +129,17 @@ function abortWhenGone(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
+/**
+ * `beforeHead` runs before every answer's head: the drain's `connection: close`. (A
+ * ServerResponse subclass overriding writeHead did that for every answer, at a cost on every
+ * request.)
+ */
+export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps, beforeHead: (res: ServerResponse) => void) {
   const handler = deps.dispatcher[event];
+  const send = (res: ServerResponse, status: number, body: string) => {
+    beforeHead(res);
+    sendJson(res, status, body);
+  };
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       if (req.method !== 'POST') throw new HttpRefusal(405, 'proxy endpoints accept POST only');
@@ -145,14 +159,14 @@ export function proxyEndpoint(event: EventName, deps: ProxyEndpointDeps) {
       const signal = event === 'rpc' ? abortWhenGone(res) : undefined;
       const decision = handler(request as never, { transport: 'http', traceparent: headers.traceparent, signal });
       // A decision known at once is written without another turn of the event loop.
-      sendJson(res, 200, encodeHttpDecision(decision instanceof Promise ? await decision : decision, request.binary));
+      send(res, 200, encodeHttpDecision(decision instanceof Promise ? await decision : decision, request.binary));
     } catch (err) {
       if (!(err instanceof HttpRefusal)) throw err;
       deps.metrics.badRequests.inc({ transport: 'http', reason: String(err.status) });
       deps.refusals?.warn(`http ${err.status}`, { transport: 'http', status: err.status, reason: err.message, event }, 'refused a request that is not a valid proxy request');
       // The rest of a refused body is not read; close instead of keeping a half-read connection.
       if (!req.complete) res.setHeader('connection', 'close');
-      sendJson(res, err.status, JSON.stringify({ error: err.message }));
+      send(res, err.status, JSON.stringify({ error: err.message }));
     }
   };
 }

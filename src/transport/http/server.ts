@@ -50,18 +50,18 @@ function callerLeft(req: IncomingMessage, err: unknown): boolean {
 }
 
 export function createHttpServer(deps: HttpServerDeps): { server: Server; drain: HttpDrain } {
-  const endpoints = new Map(EVENT_ROUTES.map((route) => [`${deps.basePath}${route.httpPath}`, proxyEndpoint(route.event, deps)]));
-  const operations = operationsApp(deps);
   const drain = new HttpDrain();
+  const beforeHead = (res: ServerResponse) => drain.closeIfDraining(res);
+  const endpoints = new Map(EVENT_ROUTES.map((route) => [`${deps.basePath}${route.httpPath}`, proxyEndpoint(route.event, deps, beforeHead)]));
+  const operations = operationsApp(deps);
   const { limits } = deps;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const endpoint = endpoints.get(query < 0 ? url : url.slice(0, query));
     if (!endpoint) {
-      // express swaps the response's prototype for its own (losing drain.Response's writeHead),
-      // so its answers are told here; they are quick, none is in flight for long.
-      if (drain.active) res.shouldKeepAlive = false;
+      // Health, readiness and metrics answers are quick: none is in flight for long.
+      drain.closeIfDraining(res);
       operations(req, res);
       return;
     }
@@ -73,13 +73,13 @@ export function createHttpServer(deps: HttpServerDeps): { server: Server; drain:
         return;
       }
       deps.log.error({ err }, 'http proxy endpoint failed');
-      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: 'internal error' }));
-      else res.destroy();
+      if (res.headersSent) return void res.destroy();
+      drain.closeIfDraining(res);
+      sendJson(res, 500, JSON.stringify({ error: 'internal error' }));
     });
   };
   const server = createServer(
     {
-      ServerResponse: drain.Response,
       // Node closes a connection whose request has not fully arrived in time with a 408. Its
       // clock starts at the request's first byte, or at accept for a connection that has sent
       // nothing yet; idle keep-alive connections between requests are not on it.
