@@ -7,7 +7,7 @@
  * bench/rss.ts.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ export function benchPolicy(seed: number, ruleCount: number): Generated {
   return { source: { ...generated.source, rules, version: `${generated.source.version}-bench-${rules.length}` }, requests: (n) => generated.requests(n) };
 }
 
-/** Writes a policy's model.conf and policy.csv to a temp dir (as the service reads them). */
+/** Writes a policy's model.conf and policy.csv to a temp dir (as the service reads them); the caller removes `dir`. */
 export function writePolicyFiles(generated: Generated): { dir: string; model: string; policy: string } {
   const dir = mkdtempSync(join(tmpdir(), 'cpp-policy-bench-'));
   writeFileSync(join(dir, 'model.conf'), DEFAULT_MODEL);
@@ -165,7 +165,9 @@ export async function runPolicyBench(options: { fullDifferential?: boolean } = {
 
   // A reload as the service does it: read and parse the files, then build the index.
   const paths = writePolicyFiles(benchPolicy(12, 100_000));
-  const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number; longest: number }>('--reload-child', paths);
+  const reload = await inChild<{ engineMs: number; loadMs: number; quiet: number; reloading: number; longest: number }>('--reload-child', paths).finally(() =>
+    rmSync(paths.dir, { recursive: true, force: true }),
+  );
   out.push('');
   out.push(
     `Loading 100,000 rules from a CSV file as the service does at start and on reload (read, parse, validate, index, then lint; timed during the reload below): ${(reload.loadMs / 1000).toFixed(2)} s (goal ≤ 2 s); the engine alone (without lint) ${(reload.engineMs / 1000).toFixed(2)} s.`,

@@ -7,6 +7,7 @@
  * the load, and the peak. Goal: ≤ 200 MiB.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { freePort } from '../test/helpers/ports.js';
@@ -48,6 +49,7 @@ export async function runRssBench(): Promise<{ lines: string[]; goals: Goal[] }>
   } finally {
     await stopChild(child);
     await redis?.stop();
+    rmSync(policy.dir, { recursive: true, force: true });
   }
 }
 
