@@ -34,7 +34,8 @@ function refusal(text: string): string {
   try {
     parsePolicyText(text, 'p.csv');
   } catch (err) {
-    assert.ok(err instanceof PolicySourceError);
+    // With a message: without one, assert.ok re-reads the source to describe the failure (seconds each).
+    assert.ok(err instanceof PolicySourceError, String(err));
     return err.describe();
   }
   return assert.fail(`expected ${JSON.stringify(text)} to be refused`);
