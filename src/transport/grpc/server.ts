@@ -8,6 +8,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { BadRequestError, decodeRequest } from '../../core/decode.js';
 import { jsonTextWithinDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
+import { LazyHeaders } from '../../core/lazy-headers.js';
 import type { JsonValue } from '../../core/messages.js';
 import { EVENT_ROUTES } from '../../handlers/registry.js';
 import type { ThrottledLog } from '../../telemetry/throttled-log.js';
@@ -49,16 +50,25 @@ function firstValue(metadata: Metadata, key: string): string | undefined {
 }
 
 /** Forwarded metadata as headers; binary (-bin) keys, grpc internals and the caller secret are dropped. */
-function forwardedHeaders(metadata: Metadata, callerHeader: string): Map<string, string> {
-  const headers = new Map<string, string>();
-  for (const [key, values] of Object.entries(metadata.getMap())) {
-    if (key === callerHeader || key.endsWith('-bin') || key.startsWith('grpc-')) continue;
-    headers.set(key, Buffer.isBuffer(values) ? values.toString() : String(values));
+/** Call metadata as headers (binary and grpc- keys and the caller secret left out), built only when a handler asks. */
+class MetadataHeaders extends LazyHeaders {
+  constructor(
+    private readonly metadata: Metadata,
+    private readonly callerHeader: string,
+  ) {
+    super();
   }
-  return headers;
+
+  protected build(): Map<string, string> {
+    const headers = new Map<string, string>();
+    for (const [key, values] of Object.entries(this.metadata.getMap())) {
+      if (key === this.callerHeader || key.endsWith('-bin') || key.startsWith('grpc-')) continue;
+      headers.set(key, Buffer.isBuffer(values) ? values.toString() : String(values));
+    }
+    return headers;
+  }
 }
 
-/** Meta is forwarded upstream as JSON, so its depth is bounded like the HTTP body's (scanned before parsing). */
 function parseMeta(bytes: unknown): JsonValue | undefined {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) return undefined;
   if (!jsonTextWithinDepth(bytes, MAX_JSON_DEPTH)) {
@@ -116,7 +126,7 @@ export function createGrpcServer(deps: GrpcServerDeps): { server: Server; health
         const data = Buffer.isBuffer(fields.data) && fields.data.length > 0 ? fields.data : undefined;
         let request;
         try {
-          request = decodeRequest(route.event, { fields, data, meta: parseMeta(fields.meta), headers: forwardedHeaders(call.metadata, deps.callerHeader) });
+          request = decodeRequest(route.event, { fields, data, meta: parseMeta(fields.meta), headers: new MetadataHeaders(call.metadata, deps.callerHeader) });
         } catch (err) {
           if (err instanceof BadRequestError) throw new GrpcRefusal(status.INVALID_ARGUMENT, err.message);
           throw err;
