@@ -110,6 +110,26 @@ describe('JwksStore: the request', () => {
   });
 });
 
+describe('JwksStore: refresh and the optional hook', () => {
+  it('refresh() after a load resolves even when the fetch fails: the last good keys stay', async () => {
+    const { store, state, key } = storeWith();
+    await key('a');
+    fake.answers = [{ status: 500 }];
+    await store.refresh();
+    assert.deepEqual(state.fetches, [true, false]);
+    assert.ok(await key('a'));
+  });
+
+  it('without onFetch, loads and failures work the same', async () => {
+    const store = new JwksStore({ url: 'https://idp.example/jwks', timeoutMs: 200, cooldownMs: 0, maxAgeMs: 600_000 });
+    assert.ok(await store.getKey(header('a'), input));
+    assert.equal(store.unavailable(), false);
+    fake.answers = [{ status: 500 }];
+    await store.refresh();
+    assert.equal(store.unavailable(), true);
+  });
+});
+
 describe('JwksStore: the first load', () => {
   it('after a failed first fetch, asks again only a full second later', async () => {
     fake.answers = [{ status: 500 }, { status: 200, body: { keys: [keyA] } }];
@@ -212,9 +232,12 @@ describe('JwksStore: waitMs', () => {
     assert.ok(await key('a'));
   });
 
-  it('a fetch that ends within waitMs answers', async () => {
-    const { key } = storeWith({ waitMs: 50 });
+  it('a fetch that ends within waitMs answers, and leaves no timer behind', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const { key } = storeWith({ waitMs: 3000 });
+    const before = timers();
     assert.ok(await key('a'));
+    assert.equal(timers(), before, 'the wait bound and the fetch timeout are both cleared');
   });
 });
 
