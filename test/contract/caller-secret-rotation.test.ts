@@ -5,11 +5,10 @@
  * never reaches an rpc upstream, even through a route that lists its header.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { callerCheck } from '../../src/transport/caller-auth.js';
 import { parseConfig } from '../../src/config/load.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../helpers/echo-upstream.js';
 import { jsonToGrpcRequest, startHarness, testConfigYaml, writeConfig, type Harness } from '../helpers/harness.js';
 
 const OLD = 'rotation-old-secret-0123456789';
@@ -67,29 +66,24 @@ describe('caller secret forms', () => {
 
 describe('the caller secret reaches no upstream', () => {
   let h: Harness;
-  const seen: Array<Record<string, string | string[] | undefined>> = [];
-  const upstream = createServer((req, res) => {
-    seen.push(req.headers);
-    req.resume().on('end', () => res.end('{"ok":true}'));
-  });
+  let upstream: RecordingUpstream;
   before(async () => {
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
+    upstream = await startRecordingUpstream();
     // A route that lists the caller header among those it forwards, next to one that is forwarded.
-    h = await startHarness(testConfigYaml(`caller_auth: { secret: "${NEW}" }\nrpc: { watch: false, routes: [ { method: "tasks.*", upstream: "${url}", headers: [X-Proxy-Secret, x-team] } ] }`));
+    h = await startHarness(testConfigYaml(`caller_auth: { secret: "${NEW}" }\nrpc: { watch: false, routes: [ { method: "tasks.*", upstream: "${upstream.url}", headers: [X-Proxy-Secret, x-team] } ] }`));
   });
   after(async () => {
     await h?.stop();
-    upstream.close();
+    await upstream?.close();
   });
 
   const rpc = JSON.stringify({ client: 'c1', user: '56', method: 'tasks.list', data: {}, meta: { roles: ['role:member'] } });
-  it('over HTTP and GRPC, even when a route lists its header; the route\'s other headers are forwarded', async () => {
+  it("over HTTP and GRPC, even when a route lists its header; the route's other headers are forwarded", async () => {
     const http = await h.http('/centrifugo/rpc', rpc, { 'x-proxy-secret': NEW, 'x-team': 'blue' });
     assert.deepEqual([http.status, http.body], [200, '{"result":{"data":{"ok":true}}}']);
     await h.call('RPC', jsonToGrpcRequest(rpc), { 'x-proxy-secret': NEW, 'x-team': 'blue' });
-    assert.equal(seen.length, 2);
-    for (const headers of seen) {
+    assert.equal(upstream.seen.length, 2);
+    for (const headers of upstream.seen) {
       assert.equal(headers['x-team'], 'blue');
       assert.equal(headers['x-proxy-secret'], undefined);
       assert.ok(!JSON.stringify(headers).includes(NEW), 'the secret is in no header');

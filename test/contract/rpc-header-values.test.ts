@@ -5,9 +5,9 @@
  * such calls never open the route's breaker. Over HTTP and GRPC.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { startRecordingUpstream, type RecordingUpstream } from '../helpers/echo-upstream.js';
 import { grpcToJson, jsonToGrpcRequest, startHarness, testConfigYaml, type Harness } from '../helpers/harness.js';
 
 const USER = 'Łukasz 😀 100%';
@@ -16,19 +16,14 @@ const META = { roles: ['role:member', 'rôle:Ärzte', 'роль'], note: 'tab\th
 
 describe('rpc: identity headers for any characters', () => {
   let h: Harness;
-  let seen: IncomingHttpHeaders[] = [];
-  const upstream = createServer((req, res) => {
-    seen.push(req.headers);
-    req.resume().on('end', () => res.end('{"ok":true}'));
-  });
+  let upstream: RecordingUpstream;
   before(async () => {
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
-    h = await startHarness(testConfigYaml(`rpc: { watch: false, breaker: { failures: 2, cooldown: 60s }, routes: [ { method: "tasks.*", upstream: "${url}" } ] }`));
+    upstream = await startRecordingUpstream();
+    h = await startHarness(testConfigYaml(`rpc: { watch: false, breaker: { failures: 2, cooldown: 60s }, routes: [ { method: "tasks.*", upstream: "${upstream.url}" } ] }`));
   });
   after(async () => {
     await h?.stop();
-    upstream.close();
+    await upstream?.close();
   });
 
   const body = JSON.stringify({ client: 'c1', user: USER, method: METHOD, data: {}, meta: META });
@@ -40,11 +35,11 @@ describe('rpc: identity headers for any characters', () => {
 
   for (const [name, send] of Object.entries(transports)) {
     it(`${name}: reaches the upstream with every value decodable, and never opens the breaker`, async () => {
-      seen = [];
+      upstream.seen.length = 0;
       // More calls than the breaker's threshold: had they failed, the breaker would be open.
       for (let i = 0; i < 4; i++) assert.deepEqual(await send(), OK);
-      assert.equal(seen.length, 4);
-      const headers = seen[0] as IncomingHttpHeaders;
+      assert.equal(upstream.seen.length, 4);
+      const headers = upstream.seen[0] as IncomingHttpHeaders;
       assert.equal(decodeURIComponent(headers['x-centrifugo-user'] as string), USER);
       assert.equal(decodeURIComponent(headers['x-centrifugo-method'] as string), METHOD);
       assert.equal(headers['x-centrifugo-client'], 'c1');
