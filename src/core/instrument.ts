@@ -164,7 +164,8 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     return tracedAnswer(request, call, trace.setSpan(parent, span), span);
   };
 
-  const tracedAnswer = async (request: RequestOf[E], call: CallInfo, traceContext: TraceContext, span: Span): Promise<Decision<AnyResult>> => {
+  /** Synchronous when the handler's answer is (a traced cache hit costs no promise either). */
+  const tracedAnswer = (request: RequestOf[E], call: CallInfo, traceContext: TraceContext, span: Span): Decision<AnyResult> | Promise<Decision<AnyResult>> => {
     const target = request as { channel?: string; method?: string; user?: string };
     // Attributes set once at the start and once at the end (each setAttribute is a call into the SDK's limits checks).
     const started: Attributes = { 'centrifugo.event': event, 'centrifugo.transport': call.transport };
@@ -172,7 +173,11 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
     if (target.method !== undefined) started['rpc.method'] = target.method;
     if (deps.includeUser && target.user !== undefined) started['enduser.id'] = target.user;
     span.setAttributes(started);
-    const decision = await answer(request, call, traceContext);
+    const work = answer(request, call, traceContext);
+    return work instanceof Promise ? work.then((decision) => endSpan(span, decision)) : endSpan(span, work);
+  };
+
+  const endSpan = (span: Span, decision: Decision<AnyResult>): Decision<AnyResult> => {
     const finished: Attributes = { 'centrifugo.decision': decision.kind, 'centrifugo.code': decisionCode(decision) };
     if (deps.includeUser && decision.kind === 'result' && event === 'connect') {
       const user = (decision.result as { user?: string }).user;

@@ -17,10 +17,10 @@ export function publishHandler(deps: HandlerDeps): Handler<'publish'> {
     if (limits && !(await limits.publish(request, ctx))) return fail(codes.too_many_requests);
     return allowed;
   };
-  // A decision in the in-process cache is answered synchronously, as subscribe does; not with
-  // rate limits (their counters may wait on Redis) nor for a traced request (its span records tiers).
+  // A decision in the in-process cache is answered synchronously, as subscribe does (traced or
+  // not); not with rate limits (their counters may wait on Redis).
   return (request, ctx) => {
-    const known = limits || ctx.trace ? undefined : channelAllowedNow(deps, request, 'publish');
+    const known = limits ? undefined : channelAllowedNow(deps, request, 'publish', ctx.trace);
     if (known === undefined) return decideLater(request, ctx);
     return known ? allowed : denied;
   };

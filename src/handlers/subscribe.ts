@@ -12,10 +12,10 @@ export function subscribeHandler(deps: HandlerDeps): Handler<'subscribe'> {
   const lifetime = deps.config.auth.subscription_lifetime;
   const answer = (allowed: boolean) =>
     allowed ? allow(lifetime > 0 ? { expire_at: unixSeconds(deps.now() + lifetime) } : {}) : fail(deps.config.codes.permission_denied);
-  // A decision in the in-process cache is answered synchronously; a traced request takes the
-  // async path, which records the cache tier and policy version on its span.
+  // A decision in the in-process cache is answered synchronously, traced or not (the span gets
+  // the cache tier and policy version either way).
   return (request, ctx) => {
-    const known = ctx.trace ? undefined : channelAllowedNow(deps, request, 'subscribe');
+    const known = channelAllowedNow(deps, request, 'subscribe', ctx.trace);
     return known === undefined ? channelAllowed(deps, request, 'subscribe', ctx).then(answer) : answer(known);
   };
 }

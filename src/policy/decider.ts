@@ -34,8 +34,11 @@ export interface DeciderOptions {
 /** What handlers ask; PolicyDecider is the implementation (tests may replace it). */
 export interface Decider {
   decide(query: PolicyQuery, trace?: TraceContext): Promise<Verdict>;
-  /** The verdict when the in-process cache tier holds it, synchronously (untraced requests); undefined: ask decide(). */
-  decideNow?(query: PolicyQuery): Verdict | undefined;
+  /**
+   * The verdict when the in-process cache tier holds it, synchronously; undefined: ask decide().
+   * `trace`: the event span is annotated as decide() annotates a memory hit.
+   */
+  decideNow?(query: PolicyQuery, trace?: TraceContext): Verdict | undefined;
   /**
    * Several questions at once, only when the in-process tier holds every answer (else undefined,
    * and nothing is recorded, so the caller can ask decide() without logging a decision twice).
@@ -80,10 +83,12 @@ export class PolicyDecider implements Decider {
     return this.verdict(query, engine, policyAllowed, tier, trace);
   }
 
-  decideNow(query: PolicyQuery): Verdict | undefined {
+  decideNow(query: PolicyQuery, trace?: TraceContext): Verdict | undefined {
     const engine = this.engines.current();
     const policyAllowed = this.cache.peek?.(cacheKey(engine.version, query));
-    return policyAllowed === undefined ? undefined : this.verdict(query, engine, policyAllowed, 'memory');
+    if (policyAllowed === undefined) return undefined;
+    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': 'memory', ...this.answers(trace, query.action, policyAllowed) });
+    return this.verdict(query, engine, policyAllowed, 'memory', trace);
   }
 
   decideAllNow(queries: readonly PolicyQuery[], last?: (allowed: boolean, index: number) => boolean): Verdict[] | undefined {

@@ -136,10 +136,11 @@ describe('PolicyDecider with tracing on', () => {
   });
 
   /** One event span (a trace of its own) over `questions`; its spans once `evaluations` more than the event's are exported. */
-  const event = async (traceId: string, questions: PolicyQuery[], evaluations: number, d = decider()) => {
+  /** `now`: each question asked of decideNow first (the synchronous path of a cache hit), then of decide on a miss. */
+  const event = async (traceId: string, questions: PolicyQuery[], evaluations: number, d = decider(), now = false) => {
     const span = tracer().startSpan('event', undefined, parentFrom(`00-${traceId}-b7ad6b7169203331-01`));
     const context = trace.setSpan(ROOT_CONTEXT, span);
-    for (const question of questions) await d.decide(question, context);
+    for (const question of questions) (now ? d.decideNow(question, context) : undefined) ?? (await d.decide(question, context));
     span.end();
     const spans = await receiver.spansFor(traceId, evaluations + 1);
     const eventSpan = spans.find((s) => s.name === 'event')!;
@@ -155,6 +156,17 @@ describe('PolicyDecider with tracing on', () => {
     assert.deepEqual(mixed.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
     const deniedFirst = await event('0af7651916cd43dd8448eb211c803103', [q('closed'), q('', 'connect')], 0, d);
     assert.deepEqual(deniedFirst.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
+  });
+
+  it('decideNow on a traced request: the event span gets what decide gives a memory hit', async () => {
+    const d = decider();
+    const mixed = await event('0af7651916cd43dd8448eb211c803107', [q('', 'connect'), q('open'), q('closed'), q('open')], 3, d, true);
+    assert.deepEqual(mixed.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
+    // Only hits now (nothing evaluated): the denied answer first, then the allowed connect.
+    const hits = await event('0af7651916cd43dd8448eb211c803108', [q('closed'), q('', 'connect')], 0, d, true);
+    assert.deepEqual(hits.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
+    const allowedHit = await event('0af7651916cd43dd8448eb211c803109', [q('open')], 0, d, true);
+    assert.deepEqual(allowedHit.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': true, 'policy.allowed.subscribe': true, 'policy.allowed.connect': undefined });
   });
 
   it('an evaluation is a policy.evaluate child span with its answer; a cache hit makes none', async () => {
