@@ -22,7 +22,8 @@ function distance(a: string, b: string): number {
 export function nearestAction(action: string): string | undefined {
   if (ACTIONS.includes(action)) return undefined;
   const nearest = [...ACTIONS].sort((a, b) => distance(action, a) - distance(action, b))[0] ?? '';
-  return distance(action, nearest) <= 2 || nearest.startsWith(action.toLowerCase()) ? nearest : undefined;
+  // A prefix counts when there is one: every action starts with "".
+  return distance(action, nearest) <= 2 || (action !== '' && nearest.startsWith(action.toLowerCase())) ? nearest : undefined;
 }
 
 /** `unknown action "publsh" (did you mean "publish"?)`, or undefined for a known action. */

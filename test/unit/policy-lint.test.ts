@@ -197,6 +197,8 @@ describe('actions: the six, and the one a typo meant', () => {
     ['publsh', 'publish'], ['rcp', 'rpc'], ['rpcs', 'rpc'], ['refres', 'refresh'], ['subscribee', 'subscribe'],
     ['subrefresh', 'sub_refresh'], ['sub-refresh', 'sub_refresh'], ['conn', 'connect'], ['Conn', 'connect'], ['CONNECT', 'connect'],
     ['sbscrb', undefined], ['publishing', undefined], ['pub', undefined], ['x', undefined],
+    // Every action starts with the empty string: no action given is no typo of any.
+    ['', undefined],
   ];
   for (const [typo, meant] of table) {
     it(`${typo} → ${meant ?? 'no suggestion'}`, () => {
