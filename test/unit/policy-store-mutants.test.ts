@@ -89,6 +89,16 @@ describe('PolicyStore.load', () => {
     assert.deepEqual(lines, [{ level: 30, policy_version: engine.version, rules: 1, evaluator: 'indexed', msg: 'policy loaded' }]);
   });
 
+  it('loading the same version again swaps silently: no log line, no listener call', async () => {
+    const { store, lines, changes } = recordedStore(files(GOOD));
+    const first = await store.load();
+    const second = await store.load();
+    assert.equal(second.version, first.version);
+    assert.equal(store.current(), second);
+    assert.deepEqual(changes, [first]);
+    assert.equal(lines.length, 1);
+  });
+
   it('lint problems are logged as one warning after the load line', async () => {
     const paths = files(DUPLICATE);
     const { store, lines } = recordedStore(paths);
@@ -343,6 +353,8 @@ describe('PolicyStore.watch', () => {
       const paths = files(GOOD);
       const { store } = recordedStore({ ...paths, tests });
       await store.load();
+      // Stopping what never started is harmless.
+      store.stop();
       store.watch(20);
       store.stop();
     }
