@@ -4,15 +4,22 @@
  * policy-test-command.test.ts leave open.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { PolicyEngine, PolicyQuery } from '../../src/policy/engine.js';
-import { describeFailure, loadTestCases, runTestCases, testFiles, type PolicyTestCase } from '../../src/policy/test-cases.js';
+import { describeFailure, loadTestCases, runTestCases, testCaseLoadSteps, testFiles, type PolicyTestCase } from '../../src/policy/test-cases.js';
+import { runAtOnce } from '../../src/policy/time-slices.js';
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function suite(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'cpp-test-cases-'));
+  made.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
@@ -47,7 +54,13 @@ describe('test-cases: loadTestCases', () => {
     ].join('\n'),
     'b.yml': 'cases: []\nother: 1\n',
     'c.yaml': 'a: [\n',
-    'd.yaml': 'cases:\n  - { note: refresh, user: "2", roles: [role:a, role:b], action: refresh, object: "", expect: allow }\n',
+    'd.yaml': [
+      'cases:',
+      '  - { note: refresh, user: "2", roles: [role:a, role:b], action: refresh, object: "", expect: allow }',
+      '  - { note: sub_refresh, user: "2", action: sub_refresh, object: "chat:a", expect: deny }',
+      '  - { note: rpc, user: "2", action: rpc, object: "m", expect: allow }',
+      '',
+    ].join('\n'),
   });
   const a = join(dir, 'a.yaml');
 
@@ -56,6 +69,8 @@ describe('test-cases: loadTestCases', () => {
     assert.deepEqual(loaded.cases, [
       { note: 'numbers', user: '7', roles: [], action: 'publish', object: '12', expect: 'deny', file: a, index: 5 },
       { note: 'refresh', user: '2', roles: ['role:a', 'role:b'], action: 'refresh', object: '', expect: 'allow', file: join(dir, 'd.yaml'), index: 0 },
+      { note: 'sub_refresh', user: '2', roles: [], action: 'sub_refresh', object: 'chat:a', expect: 'deny', file: join(dir, 'd.yaml'), index: 1 },
+      { note: 'rpc', user: '2', roles: [], action: 'rpc', object: 'm', expect: 'allow', file: join(dir, 'd.yaml'), index: 2 },
     ]);
     assert.deepEqual(loaded.problems, [
       `${a}: cases[0].note: String must contain at least 1 character(s)`,
@@ -78,6 +93,9 @@ describe('test-cases: loadTestCases', () => {
   it('only the files the filter keeps are read', () => {
     assert.deepEqual(loadTestCases(dir, (file) => file.endsWith('.yml')), { cases: [], problems: [`${join(dir, 'b.yml')}: expected a list of cases or a mapping with "cases:"`] });
     assert.deepEqual(loadTestCases(dir, () => false), { cases: [], problems: [] });
+    // The steps a reload runs read every file too when given no filter.
+    assert.deepEqual(runAtOnce(testCaseLoadSteps(dir)), loadTestCases(dir));
+    assert.equal(runAtOnce(testCaseLoadSteps(dir)).cases.length, 4);
   });
 });
 
