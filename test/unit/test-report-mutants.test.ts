@@ -76,6 +76,7 @@ describe('junit: junitXml', () => {
       outcome({ file: 'c.yaml', index: 0, note: 'c one', expect: 'deny' }, 'allow'),
       outcome({ file: 'a&b.yaml', index: 1, note: 'second', expect: 'deny' }, 'allow'),
       outcome({ file: 'c.yaml', index: 1, note: 'c two' }, 'allow'),
+      outcome({ file: 'a&b.yaml', index: 2, note: 'third' }, 'allow'),
     ];
     const problems = [
       { file: 'broken.yaml', message: `broken.yaml: invalid YAML: "x" <at> line 1 & 'y'` },
@@ -86,10 +87,11 @@ describe('junit: junitXml', () => {
       xml,
       [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        '<testsuites name="policy" tests="6" failures="2" errors="2">',
-        '  <testsuite name="a&amp;b.yaml" tests="2" failures="1" errors="0">',
+        '<testsuites name="policy" tests="7" failures="2" errors="2">',
+        '  <testsuite name="a&amp;b.yaml" tests="3" failures="1" errors="0">',
         '    <testcase classname="a&amp;b.yaml" name="cases[0] &lt;tag&gt; &quot;q&quot; &apos;a&apos; &amp; more"/>',
         '    <testcase classname="a&amp;b.yaml" name="cases[1] second"><failure message="expected deny, got allow">FAIL &lt;second&gt; &amp; &quot;allow&quot;</failure></testcase>',
+        '    <testcase classname="a&amp;b.yaml" name="cases[2] third"/>',
         '  </testsuite>',
         '  <testsuite name="c.yaml" tests="3" failures="1" errors="1">',
         '    <testcase classname="c.yaml" name="load"><error message="c.yaml: cases[2].user: required"/></testcase>',
