@@ -140,7 +140,7 @@ describe('PolicyDecider with tracing on', () => {
   const event = async (traceId: string, questions: PolicyQuery[], evaluations: number, d = decider(), now = false) => {
     const span = tracer().startSpan('event', undefined, parentFrom(`00-${traceId}-b7ad6b7169203331-01`));
     const context = trace.setSpan(ROOT_CONTEXT, span);
-    for (const question of questions) (now ? d.decideNow(question, context) : undefined) ?? (await d.decide(question, context));
+    for (const question of questions) if (!now || d.decideNow(question, context) === undefined) await d.decide(question, context);
     span.end();
     const spans = await receiver.spansFor(traceId, evaluations + 1);
     const eventSpan = spans.find((s) => s.name === 'event')!;
