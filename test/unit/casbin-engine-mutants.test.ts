@@ -78,6 +78,13 @@ describe('casbin engine: models and rules refused', () => {
       'model.conf: matcher cannot be evaluated: matcher result should only be of type boolean, number, or string',
     ],
     [
+      // The self-check asks as a signed-in user: a policy for authenticated users gets past g.
+      'a matcher calling an unknown function behind g, with rules for authenticated users only',
+      model('sub, obj, act, eft', 'some(where (p.eft == allow))', 'g(r.sub, p.sub) && nosuch(r.obj)'),
+      'p, authenticated, b, connect, allow\n',
+      'model.conf: matcher cannot be evaluated: matcher result should only be of type boolean, number, or string',
+    ],
+    [
       'a g line when the model has no role definition',
       '[request_definition]\nr = sub, obj, act\n\n[policy_definition]\np = sub, obj, act, eft\n\n[policy_effect]\ne = some(where (p.eft == allow))\n\n[matchers]\nm = r.sub == p.sub && r.act == p.act\n',
       'p, a, b, c, allow\ng, a, b\n',
