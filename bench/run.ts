@@ -353,7 +353,11 @@ if (ONLY.has('storm')) {
       return withCacheCheck(s.ready.port, stormShares(schedule), () => run(url, rate, schedule));
     });
     results.push(result);
-    if (failed(result)) failures.push(failure(`storm at ${rate}/s`, result));
+    // Errors at a rate above one that passed are the ladder finding the capacity (as in the
+    // e2e section): shown in the table, not a failure of the bench. The first rate (the goal's)
+    // failing, or a wrong cache share at any rate, is one.
+    const pastCapacity = results.length > 1 && result.cache?.failure === undefined;
+    if (failed(result) && !pastCapacity) failures.push(failure(`storm at ${rate}/s`, result));
     console.error(
       `  storm at ${rate}/s: p99 ${result.p99ms.toFixed(1)} ms (first connects ${result.firstP99ms.toFixed(1)}, repeats ${result.repeatP99ms.toFixed(1)}), errors ${result.errors}, cache ${cacheCell(result.cache)}${failed(result) ? ' — FAILED' : ''}`,
     );
