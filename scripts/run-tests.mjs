@@ -45,7 +45,14 @@ async function ensureRedis() {
   const throwaway = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await redisAnswers(throwaway)); i++) await new Promise((r) => setTimeout(r, 100));
   console.error(`started a throwaway redis-server at ${throwaway}`);
-  return { url: throwaway, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Nothing in it is worth saving: killed outright, and waited for, so no run leaves it behind.
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: throwaway, stop };
 }
 
 const testFiles = (dir) =>
@@ -74,6 +81,19 @@ const files = only.length > 0 ? only : testFiles('test').sort();
 // Every temp file the tests make (configs, policy copies, throwaway Redis dirs) goes under one
 // directory of this run, removed at the end whatever the tests left behind.
 const runTmp = mkdtempSync(join(tmpdir(), 'cpp-test-run-'));
+/** The node --test process of the group running now. */
+let running;
+// An interrupted run (Ctrl-C, a CI timeout) takes its tests, its Redis and its temp files with it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () =>
+    void Promise.resolve(running?.kill('SIGTERM'))
+      .then(() => redis.stop?.())
+      .then(() => {
+        rmSync(runTmp, { recursive: true, force: true });
+        process.exit(130);
+      }),
+  );
+}
 // Tests that compile, npm-install or drive a browser load every core for a minute; run beside
 // the timing-sensitive ones (JWKS timeouts, refresh timers) they make those flaky, so they run
 // after them.
@@ -87,10 +107,10 @@ const nodeFlags = (file) => /^\/\/ node-flags: (.+)$/m.exec(readFileSync(file, '
 const runFiles = (list, flags = []) =>
   new Promise((resolve) => {
     if (list.length === 0) return resolve(0);
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', '--test', '--test-reporter=spec', ...list], {
+    const child = (running = spawn(process.execPath, [...flags, '--import', 'tsx', '--test', '--test-reporter=spec', ...list], {
       stdio: 'inherit',
       env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', TMPDIR: runTmp },
-    });
+    }));
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
 const groups = new Map();
@@ -101,6 +121,6 @@ for (const file of files.filter((f) => !HEAVY.test(f))) {
 let code = 0;
 for (const [flags, list] of groups) code = (await runFiles(list, flags === '' ? [] : flags.split(' '))) || code;
 code = (await runFiles(files.filter((f) => HEAVY.test(f)))) || code;
-redis.stop?.();
+await redis.stop?.();
 rmSync(runTmp, { recursive: true, force: true });
 process.exit(code);
