@@ -49,7 +49,6 @@ function firstValue(metadata: Metadata, key: string): string | undefined {
   return value === undefined ? undefined : value.toString();
 }
 
-/** Forwarded metadata as headers; binary (-bin) keys, grpc internals and the caller secret are dropped. */
 /** Call metadata as headers (binary and grpc- keys and the caller secret left out), built only when a handler asks. */
 class MetadataHeaders extends LazyHeaders {
   constructor(
@@ -69,6 +68,7 @@ class MetadataHeaders extends LazyHeaders {
   }
 }
 
+/** Meta is forwarded upstream as JSON, so its depth is bounded like the HTTP body's (scanned before parsing). */
 function parseMeta(bytes: unknown): JsonValue | undefined {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) return undefined;
   if (!jsonTextWithinDepth(bytes, MAX_JSON_DEPTH)) {

@@ -28,10 +28,6 @@ export class HttpDrain implements Drainable {
     this.server = server;
   }
 
-  get active(): boolean {
-    return this.draining;
-  }
-
   beginDrain(): void {
     this.draining = true;
   }
