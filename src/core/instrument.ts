@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { Handler, HandlerContext } from '../handlers/handler.js';
 import type { CounterCell, HistogramCell } from '../telemetry/hot-metrics.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { logIds, parentFrom, tracer, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { eventContext, logIds, parentFrom, tracer, tracingEnabled, type TraceContext } from '../telemetry/tracing.js';
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { decisionCode, type Decision } from './decision.js';
 import type { EventName } from './events.js';
@@ -161,7 +161,7 @@ export function instrument<E extends EventName>(event: E, handler: Handler<E>, d
       span.end();
       return answer(request, call);
     }
-    return tracedAnswer(request, call, trace.setSpan(parent, span), span);
+    return tracedAnswer(request, call, eventContext(parent, span), span);
   };
 
   /** Synchronous when the handler's answer is (a traced cache hit costs no promise either). */

@@ -4,7 +4,7 @@
  */
 import type { CacheTier, DecisionCache } from '../cache/decision-cache.js';
 import type { JsonValue } from '../core/messages.js';
-import { annotate, tracer, type TraceContext } from '../telemetry/tracing.js';
+import { annotate, eventNotes, tracer, type TraceContext } from '../telemetry/tracing.js';
 import type { DecisionLog } from './decision-log.js';
 import type { PolicyEngine, PolicyQuery } from './engine.js';
 
@@ -55,21 +55,24 @@ export class PolicyDecider implements Decider {
     private readonly options: DeciderOptions,
   ) {}
 
-  /** Per event (its trace context): the answers so far, by action. */
-  private readonly answered = new WeakMap<TraceContext, Map<string, boolean>>();
-
   /**
-   * The policy's answer on the event span, cached or fresh: `policy.allowed.<action>` (false when
-   * any question of that action was denied) and `policy.allowed` (false when any question of the
-   * event was: refresh asks connect and refresh, connect also asks subscribe per server-side channel).
+   * The policy's answer on the event span, cached or fresh, with the version and cache tier:
+   * `policy.allowed.<action>` (false when any question of that action was denied) and
+   * `policy.allowed` (false when any question of the event was: refresh asks connect and refresh,
+   * connect also asks subscribe per server-side channel).
    */
-  private answers(trace: TraceContext, action: string, allowed: boolean): Record<string, boolean> {
-    let byAction = this.answered.get(trace);
-    if (!byAction) this.answered.set(trace, (byAction = new Map()));
+  private annotateAnswer(trace: TraceContext, version: string, tier: CacheTier, action: string, allowed: boolean): void {
+    // The event's answers so far (eventContext); a context made elsewhere: this answer alone.
+    const byAction = eventNotes(trace) ?? new Map<string, boolean>();
     byAction.set(action, (byAction.get(action) ?? true) && allowed);
-    const attributes: Record<string, boolean> = { 'policy.allowed': [...byAction.values()].every(Boolean) };
-    for (const [name, ok] of byAction) attributes[`policy.allowed.${name}`] = ok;
-    return attributes;
+    const attributes: Record<string, string | boolean> = { 'policy.version': version, 'cache.tier': tier, 'policy.allowed': true };
+    let all = true;
+    for (const [name, ok] of byAction) {
+      attributes[allowedAttribute(name)] = ok;
+      all &&= ok;
+    }
+    attributes['policy.allowed'] = all;
+    annotate(trace, attributes);
   }
 
   /** `trace`: the request's trace context (annotated with the version and cache tier; parent of evaluation spans). */
@@ -79,7 +82,7 @@ export class PolicyDecider implements Decider {
     // With tracing on, an evaluation (a cache miss) is a child span; cache hits only annotate the event span.
     const evaluate = trace ? () => evaluateInSpan(engine, query, trace) : () => engine.decide(query);
     const { allowed: policyAllowed, tier } = await this.cache.lookup(key, evaluate, trace);
-    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': tier, ...this.answers(trace, query.action, policyAllowed) });
+    if (trace) this.annotateAnswer(trace, engine.version, tier, query.action, policyAllowed);
     return this.verdict(query, engine, policyAllowed, tier, trace);
   }
 
@@ -87,7 +90,7 @@ export class PolicyDecider implements Decider {
     const engine = this.engines.current();
     const policyAllowed = this.cache.peek?.(cacheKey(engine.version, query));
     if (policyAllowed === undefined) return undefined;
-    if (trace) annotate(trace, { 'policy.version': engine.version, 'cache.tier': 'memory', ...this.answers(trace, query.action, policyAllowed) });
+    if (trace) this.annotateAnswer(trace, engine.version, 'memory', query.action, policyAllowed);
     return this.verdict(query, engine, policyAllowed, 'memory', trace);
   }
 
@@ -119,6 +122,14 @@ export class PolicyDecider implements Decider {
     }
     return { allowed: shadow ? true : policyAllowed, policyAllowed, version: engine.version, cached: tier !== 'none', cacheTier: tier };
   }
+}
+
+/** `policy.allowed.<action>`, made once per action (handlers ask the six event actions) rather than per answer. */
+const allowedAttributes = new Map<string, string>();
+function allowedAttribute(action: string): string {
+  let name = allowedAttributes.get(action);
+  if (name === undefined) allowedAttributes.set(action, (name = `policy.allowed.${action}`));
+  return name;
 }
 
 /** One policy evaluation as a child span of the request's. */

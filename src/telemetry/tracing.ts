@@ -11,7 +11,7 @@
  * even with every trace sampled out. The SDK therefore gets a context manager that only keeps
  * a context for the synchronous extent of `context.with()` (all the SDK itself needs).
  */
-import { propagation, ROOT_CONTEXT, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
+import { createContextKey, propagation, ROOT_CONTEXT, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
 
 /** The trace context a request's work runs in (the event's span); absent when tracing is off. */
 export type TraceContext = Context;
@@ -61,6 +61,47 @@ export class SynchronousContextManager implements ContextManager {
     this.current = ROOT_CONTEXT;
     return this;
   }
+}
+
+/**
+ * A context with one value more than its parent, found by walking up. The API's own context
+ * copies its parent's whole map on every `setValue`; an event's context is made for every
+ * traced request, so one link each is cheaper.
+ */
+class LinkedContext implements Context {
+  constructor(
+    private readonly parent: Context,
+    private readonly key: symbol,
+    private readonly value: unknown,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === this.key ? this.value : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LinkedContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new LinkedContext(this, key, undefined);
+  }
+}
+
+const EVENT_NOTES = createContextKey('centrifugo-policy-proxy event notes');
+
+/**
+ * The context an event's work runs in: its span, and notes the event's steps add to as they go
+ * (the decider's answers so far, for the span's `policy.allowed`). Kept in the context, not in a
+ * WeakMap keyed by it: a WeakMap entry per request cost more than the rest of the span's work.
+ */
+export function eventContext(parent: Context, span: Span): TraceContext {
+  return trace.setSpan(new LinkedContext(parent, EVENT_NOTES, new Map<string, boolean>()), span);
+}
+
+/** The notes of the event whose context (or a child's) this is; undefined outside an event context. */
+export function eventNotes(traceContext: TraceContext): Map<string, boolean> | undefined {
+  return traceContext.getValue(EVENT_NOTES) as Map<string, boolean> | undefined;
 }
 
 /** Whether the environment asks for trace export (and does not switch the SDK off). */

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { NoDecisionCache, TieredDecisionCache } from '../../src/cache/decision-cache.js';
 import { cacheKey, PolicyDecider, rolesFromMeta, type DeciderOptions } from '../../src/policy/decider.js';
 import type { PolicyEngine, PolicyQuery } from '../../src/policy/engine.js';
-import { parentFrom, startTracing, stopTracing, tracer } from '../../src/telemetry/tracing.js';
+import { eventContext, parentFrom, startTracing, stopTracing, tracer } from '../../src/telemetry/tracing.js';
 import { attr, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 /** Allows every object but "closed". */
@@ -137,9 +137,10 @@ describe('PolicyDecider with tracing on', () => {
 
   /** One event span (a trace of its own) over `questions`; its spans once `evaluations` more than the event's are exported. */
   /** `now`: each question asked of decideNow first (the synchronous path of a cache hit), then of decide on a miss. */
-  const event = async (traceId: string, questions: PolicyQuery[], evaluations: number, d = decider(), now = false) => {
+  /** `made`: how the event's context is made (instrument.ts makes it with eventContext). */
+  const event = async (traceId: string, questions: PolicyQuery[], evaluations: number, d = decider(), now = false, made = eventContext) => {
     const span = tracer().startSpan('event', undefined, parentFrom(`00-${traceId}-b7ad6b7169203331-01`));
-    const context = trace.setSpan(ROOT_CONTEXT, span);
+    const context = made(ROOT_CONTEXT, span);
     for (const question of questions) if (!now || d.decideNow(question, context) === undefined) await d.decide(question, context);
     span.end();
     const spans = await receiver.spansFor(traceId, evaluations + 1);
@@ -156,6 +157,14 @@ describe('PolicyDecider with tracing on', () => {
     assert.deepEqual(mixed.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
     const deniedFirst = await event('0af7651916cd43dd8448eb211c803103', [q('closed'), q('', 'connect')], 0, d);
     assert.deepEqual(deniedFirst.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'memory', 'policy.allowed': false, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
+  });
+
+  it('a context not made by eventContext: each answer is annotated alone, nothing accumulates', async () => {
+    const d = decider();
+    const plain = (parent: typeof ROOT_CONTEXT, span: Parameters<typeof trace.setSpan>[1]) => trace.setSpan(parent, span);
+    const alone = await event('0af7651916cd43dd8448eb211c80310a', [q('closed'), q('', 'connect')], 2, d, false, plain);
+    // The last answer (connect, allowed) overwrote the first's policy.allowed: no memory of the denied subscribe.
+    assert.deepEqual(alone.eventSpan, { 'policy.version': 'v1', 'cache.tier': 'none', 'policy.allowed': true, 'policy.allowed.subscribe': false, 'policy.allowed.connect': true });
   });
 
   it('decideNow on a traced request: the event span gets what decide gives a memory hit', async () => {
