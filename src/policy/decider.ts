@@ -144,13 +144,39 @@ function evaluateInSpan(engine: PolicyEngine, query: PolicyQuery, trace: TraceCo
   }
 }
 
-/** Unambiguous: fields are JSON-encoded, so no value can forge a separator. */
+/** Between the key's fields; no plain field holds it. */
+const FIELD = '\u001f';
+/** Starts every escaped key; no plain key does (a plain version cannot hold it either). */
+const ESCAPED = '\u001e';
+/**
+ * Fields that would make a plain key ambiguous (the two markers) or collide in Redis (a UTF-16
+ * surrogate: written as UTF-8, every lone one becomes U+FFFD). Pairs are escaped too: rare, and
+ * one rule is simpler to trust.
+ */
+// eslint-disable-next-line no-control-regex -- the markers are control characters on purpose
+const NEEDS_ESCAPE = /[\u001e\u001f\ud800-\udfff]/;
+
+/**
+ * The decision's cache key (memory and Redis): version, action, user, object, then the sorted
+ * roles, joined by U+001F; roles go last, so the four fixed fields before them split the key
+ * back unambiguously. A field holding a marker or a surrogate makes the whole key U+001E and
+ * the JSON of the fields, which escapes both (no plain key starts with U+001E). A join costs a
+ * fraction of the JSON.stringify every key used to be, and it is built on every request.
+ */
 export function cacheKey(version: string, query: PolicyQuery): string {
   const roles = query.roles.length > 1 ? [...query.roles].sort() : query.roles;
-  return JSON.stringify([version, query.action, query.user, roles, query.object]);
+  if (!(plain(version) && plain(query.action) && plain(query.user) && plain(query.object) && roles.every(plain))) {
+    return ESCAPED + JSON.stringify([version, query.action, query.user, query.object, roles]);
+  }
+  let key = version + FIELD + query.action + FIELD + query.user + FIELD + query.object;
+  for (const role of roles) key += FIELD + role;
+  return key;
 }
 
-/** Roles the connect handler stored in connection meta (`{"roles": [...]}`). */
+function plain(field: string): boolean {
+  return !NEEDS_ESCAPE.test(field);
+}
+
 export function rolesFromMeta(meta: JsonValue | undefined): string[] {
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return [];
   const roles = meta.roles;

@@ -90,6 +90,13 @@ describe('cacheKey', () => {
     // As Redis keys (UTF-8) every lone surrogate would become U+FFFD.
     ['lone surrogate vs U+FFFD', q('u', 'chat:\uD800'), q('u', 'chat:\uFFFD')],
     ['two lone surrogates', q('u', 'chat:\uD800'), q('u', 'chat:\uDBFF')],
+    // The separator inside a field: a plain join would read both as user "a", object "b", role "c".
+    ['separator in the user', q('a\u001fb', 'c'), q('a', 'b', ['c'])],
+    ['separator in the object', q('a', 'b\u001fc'), q('a', 'b', ['c'])],
+    ['separator in a role', q('a', 'b', ['c\u001fd']), q('a', 'b', ['c', 'd'])],
+    // An escaped key cannot pass for a plain one: plain keys never start with the escape marker.
+    ['escape marker in the version position', q('u', 'c'), q('u\u001e', 'c')],
+    ['roles: none vs one empty', q('u', 'c', []), q('u', 'c', [''])],
   ];
   for (const [note, a, b] of distinct) {
     it(`tells apart: ${note}`, () => {

@@ -106,11 +106,19 @@ describe('PolicyDecider candidate', () => {
 });
 
 describe('cacheKey and rolesFromMeta', () => {
-  it('cacheKey is the JSON of version, action, user, sorted roles, object', () => {
+  it('cacheKey: version, action, user, object, then the sorted roles, joined by U+001F', () => {
     const roles = ['role:b', 'role:a', 'role:c'];
-    assert.equal(cacheKey('v1', q('chat:1', 'publish', roles)), '["v1","publish","56",["role:a","role:b","role:c"],"chat:1"]');
+    assert.equal(cacheKey('v1', q('chat:1', 'publish', roles)), 'v1\u001fpublish\u001f56\u001fchat:1\u001frole:a\u001frole:b\u001frole:c');
     assert.deepEqual(roles, ['role:b', 'role:a', 'role:c'], 'the query keeps its order');
-    assert.equal(cacheKey('v1', q('chat:1', 'publish', ['role:x'])), '["v1","publish","56",["role:x"],"chat:1"]');
+    assert.equal(cacheKey('v1', q('chat:1', 'publish', ['role:x'])), 'v1\u001fpublish\u001f56\u001fchat:1\u001frole:x');
+    assert.equal(cacheKey('v1', q('chat:1', 'publish', [])), 'v1\u001fpublish\u001f56\u001fchat:1');
+  });
+
+  it('cacheKey: a field holding a marker or a surrogate makes the key U+001E and the JSON of the fields', () => {
+    assert.equal(cacheKey('v1', q('chat:\u001f', 'subscribe', ['r'])), '\u001e["v1","subscribe","56","chat:\\u001f",["r"]]');
+    assert.equal(cacheKey('v1', q('chat:1', 'subscribe', ['r\u001e'])), '\u001e["v1","subscribe","56","chat:1",["r\\u001e"]]');
+    assert.equal(cacheKey('v1', q('chat:\uD800', 'subscribe')), '\u001e["v1","subscribe","56","chat:\\ud800",[]]');
+    assert.equal(cacheKey('v1', q('chat:\u{1F600}', 'subscribe')), '\u001e["v1","subscribe","56","chat:\u{1F600}",[]]');
   });
 
   it('rolesFromMeta: the non-empty strings of meta.roles, nothing from any other shape', () => {
