@@ -168,7 +168,7 @@ export class IndexedEngine implements PolicyEngine {
         const own = bySubject?.get(name);
         if (own) matchingGroups(own, query.object, query.user, groups);
       }
-      return groups.flatMap((group) => group.indexes);
+      return groups.flatMap((group) => group.lines());
     };
     const inFileOrder = (indexes: number[]) => indexes.sort((a, b) => a - b).map((i) => this.source.rules[i] as PolicyRule);
     const denyLines = lines(byAction?.denies);

@@ -9,49 +9,68 @@
  */
 import type { ObjectPattern } from './object-pattern.js';
 
-export interface PatternGroup {
-  readonly pattern: ObjectPattern;
+/** The lines with one pattern. Most patterns are on one line: that one needs no array of its own. */
+export class PatternGroup {
+  private later?: number[];
+
+  constructor(
+    readonly pattern: ObjectPattern,
+    private readonly first: number,
+  ) {}
+
+  addLine(index: number): void {
+    (this.later ??= []).push(index);
+  }
+
   /** Positions in the policy source of the lines with this pattern, ascending (explain reports file order). */
-  readonly indexes: number[];
+  lines(): number[] {
+    return this.later ? [this.first, ...this.later] : [this.first];
+  }
 }
 
-export type PatternGroups = PatternGroup[] | GroupIndex;
+/** One group alone (the common case: no list around it), a short list, or an index. */
+export type PatternGroups = PatternGroup | PatternGroup[] | GroupIndex;
 
 /** The most patterns kept as a plain list; one more turns it into a GroupIndex. */
 export const SMALL_GROUPS_LIMIT = 8;
 
 const isExact = (pattern: ObjectPattern) => !pattern.usesUser && pattern.literalPrefix === pattern.source;
 
-/** Adds the line at `index`; returns the container to keep (a new GroupIndex when the list outgrows its limit). */
+/** Adds the line at `index`; returns the container to keep (a list or an index once one grows past the other's size). */
 export function addToGroups(groups: PatternGroups | undefined, pattern: ObjectPattern, index: number): PatternGroups {
-  if (groups === undefined) return [{ pattern, indexes: [index] }];
-  if (!Array.isArray(groups)) {
+  if (groups === undefined) return new PatternGroup(pattern, index);
+  if (groups instanceof GroupIndex) {
     groups.add(pattern, index);
     return groups;
   }
-  const same = groups.find((group) => group.pattern === pattern);
-  if (same) same.indexes.push(index);
-  else groups.push({ pattern, indexes: [index] });
-  if (groups.length <= SMALL_GROUPS_LIMIT) return groups;
+  const list = groups instanceof PatternGroup ? [groups] : groups;
+  const same = list.find((group) => group.pattern === pattern);
+  if (same) same.addLine(index);
+  else list.push(new PatternGroup(pattern, index));
+  if (list.length === 1) return groups;
+  if (list.length <= SMALL_GROUPS_LIMIT) return list;
   const grown = new GroupIndex();
-  for (const group of groups) grown.addGroup(group);
+  for (const group of list) grown.addGroup(group);
   return grown;
 }
 
 /** Call once every line is added: a GroupIndex orders its prefix lengths. */
 export function sealGroups(groups: PatternGroups): void {
-  if (!Array.isArray(groups)) groups.seal();
+  if (groups instanceof GroupIndex) groups.seal();
 }
 
 export function someGroupMatches(groups: PatternGroups, object: string, user: string): boolean {
-  if (!Array.isArray(groups)) return groups.some(object, user);
+  if (groups instanceof PatternGroup) return groups.pattern.matches(object, user);
+  if (groups instanceof GroupIndex) return groups.some(object, user);
   for (const group of groups) if (group.pattern.matches(object, user)) return true;
   return false;
 }
 
 export function matchingGroups(groups: PatternGroups, object: string, user: string, into: PatternGroup[]): void {
-  if (!Array.isArray(groups)) return groups.collect(object, user, into);
-  for (const group of groups) if (group.pattern.matches(object, user)) into.push(group);
+  if (groups instanceof PatternGroup) {
+    if (groups.pattern.matches(object, user)) into.push(groups);
+  } else if (groups instanceof GroupIndex) groups.collect(object, user, into);
+  else for (const group of groups) if (group.pattern.matches(object, user)) into.push(group);
 }
 
 const NO_LENGTHS: readonly number[] = [];
@@ -65,8 +84,8 @@ export class GroupIndex {
 
   add(pattern: ObjectPattern, index: number): void {
     const same = this.find(pattern);
-    if (same) same.indexes.push(index);
-    else this.addGroup({ pattern, indexes: [index] });
+    if (same) same.addLine(index);
+    else this.addGroup(new PatternGroup(pattern, index));
   }
 
   addGroup(group: PatternGroup): void {

@@ -124,8 +124,8 @@ describe('index boundaries (pattern-groups.ts)', () => {
   const kinds = (n: number) => Array.from({ length: n }, (_, i) => ['alice', i % 3 === 0 ? `exact${i}` : i % 3 === 1 ? `pre${i}:*` : `*:end${i}`, 'allow'] as const);
   const asked = (n: number) => Array.from({ length: n }, (_, i) => [`exact${i}`, `pre${i}:x`, `a:end${i}`, `pre${i}`]).flat();
 
-  for (const count of [SMALL_GROUPS_LIMIT, SMALL_GROUPS_LIMIT + 1, SMALL_GROUPS_LIMIT + 2]) {
-    it(`a subject with ${count} patterns (list up to ${SMALL_GROUPS_LIMIT}, then an index) finds every one of them`, async () => {
+  for (const count of [1, 2, 3, SMALL_GROUPS_LIMIT, SMALL_GROUPS_LIMIT + 1, SMALL_GROUPS_LIMIT + 2]) {
+    it(`a subject with ${count} patterns (one alone, a list up to ${SMALL_GROUPS_LIMIT}, then an index) finds every one of them`, async () => {
       await assertSameAsCasbin(policyOf(kinds(count)), [...asked(count), 'nothing']);
     });
   }
@@ -152,6 +152,10 @@ describe('index boundaries (pattern-groups.ts)', () => {
     );
     await assertSameAsCasbin(source, ['chat:secret', 'chat:open']);
     await assertSameAsCasbin(source, ['chat:secret', 'chat:open'], 'bob', ['role:b']);
+  });
+
+  it('one pattern on several lines of a subject that has no other: every line is matched', async () => {
+    await assertSameAsCasbin(policyOf([['alice', 'chat:*', 'allow'], ['bob', 'x', 'allow'], ['alice', 'chat:*', 'allow']]), ['chat:1', 'x']);
   });
 
   it('prefix buckets of equal length and one pattern on many lines', async () => {
