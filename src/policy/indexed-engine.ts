@@ -7,12 +7,13 @@
  *     the user's roles (g lines, up to 10 hops as casbin's role manager; token roles and the
  *     implicit role join like `g, user, role` lines), and its object pattern matches;
  *   - any applying deny denies; otherwise any applying allow allows; otherwise deny.
- * Rules are indexed by action, then subject, then object: exact objects in a Map, patterns by
- * their literal prefix (looked up by the prefixes of the requested object), and the few
- * patterns that start with a wildcard in a short list. Only those candidates are matched.
+ * Rules are indexed by action, then effect, then subject, then object pattern (pattern-groups.ts:
+ * exact objects in a Map, patterns by their literal prefix, the few that start with a wildcard in
+ * a short list). Only those candidates are matched.
  */
 import { implicitRole, type EngineOptions, type Explanation, type PolicyEngine, type PolicyQuery } from './engine.js';
-import { PatternCache, type ObjectPattern } from './object-pattern.js';
+import { PatternCache } from './object-pattern.js';
+import { addToGroups, matchingGroups, sealGroups, someGroupMatches, type PatternGroup, type PatternGroups } from './pattern-groups.js';
 import { effectMessage, PolicySourceError, type PolicyRule, type PolicySource } from './policy-source.js';
 import { RoleNameCollector, type RoleNamePredicate } from './role-names.js';
 import { TimeSlices } from './time-slices.js';
@@ -20,59 +21,12 @@ import { TimeSlices } from './time-slices.js';
 /** casbin's DefaultRoleManager follows at most this many g links. */
 const MAX_ROLE_HOPS = 10;
 
-interface IndexedRule {
-  /** Position in the source, to report matches in file order. */
-  readonly index: number;
-  readonly rule: PolicyRule;
-  readonly pattern: ObjectPattern;
-  readonly deny: boolean;
-}
-
-/**
- * One subject's rules for one action. Large policies have tens of thousands of these, most
- * holding a rule or two: the maps and lists are made only when a rule needs them.
- */
-class SubjectRules {
-  private exact?: Map<string, IndexedRule[]>;
-  private byPrefix?: Map<string, IndexedRule[]>;
-  /** Distinct literal-prefix lengths in byPrefix, longest first. */
-  private prefixLengths: readonly number[] = NO_LENGTHS;
-  private open?: IndexedRule[];
-
-  add(entry: IndexedRule): void {
-    const { pattern } = entry;
-    if (!pattern.usesUser && pattern.literalPrefix === pattern.source) push((this.exact ??= new Map()), pattern.source, entry);
-    else if (pattern.literalPrefix === '') (this.open ??= []).push(entry);
-    else push((this.byPrefix ??= new Map()), pattern.literalPrefix, entry);
-  }
-
-  seal(): void {
-    if (this.byPrefix) this.prefixLengths = [...new Set([...this.byPrefix.keys()].map((k) => k.length))].sort((a, b) => b - a);
-  }
-
-  /** Calls `visit` for every rule whose pattern matches; stops when it returns true. */
-  forEachMatch(object: string, user: string, visit: (entry: IndexedRule) => boolean): boolean {
-    const exact = this.exact?.get(object);
-    if (exact) for (const entry of exact) if (visit(entry)) return true;
-    if (this.byPrefix) {
-      for (const length of this.prefixLengths) {
-        if (length > object.length) continue;
-        const candidates = this.byPrefix.get(object.slice(0, length));
-        if (!candidates) continue;
-        for (const entry of candidates) if (entry.pattern.matches(object, user) && visit(entry)) return true;
-      }
-    }
-    if (this.open) for (const entry of this.open) if (entry.pattern.matches(object, user) && visit(entry)) return true;
-    return false;
-  }
-}
-
-const NO_LENGTHS: readonly number[] = [];
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+/** One action's rules, denies apart from allows: a request is denied by any deny, so those are all looked at first, and allows only until one matches. */
+interface ActionRules {
+  /** subject → its deny lines for this action. */
+  readonly denies: Map<string, PatternGroups>;
+  /** subject → its allow lines for this action. */
+  readonly allows: Map<string, PatternGroups>;
 }
 
 /** Throws PolicySourceError when the line does not fit the default model. */
@@ -94,8 +48,8 @@ export function validateRule(rule: PolicyRule): void {
 export class IndexedEngine implements PolicyEngine {
   readonly version: string;
   readonly evaluator = 'indexed';
-  /** action → subject → rules. */
-  private readonly index = new Map<string, Map<string, SubjectRules>>();
+  /** action → effect → subject → rules. */
+  private readonly index = new Map<string, ActionRules>();
   /** role graph: name → names it is directly a member of. */
   private readonly parents = new Map<string, string[]>();
   /** name → every name reachable within MAX_ROLE_HOPS, itself included (computed on first use). */
@@ -126,19 +80,20 @@ export class IndexedEngine implements PolicyEngine {
         if (!list.includes(object)) list.push(object);
         engine.parents.set(subject, list);
       } else {
-        let bySubject = engine.index.get(action);
-        if (!bySubject) engine.index.set(action, (bySubject = new Map()));
-        let rules = bySubject.get(subject);
-        if (!rules) bySubject.set(subject, (rules = new SubjectRules()));
-        rules.add({ index: i, rule, pattern: patterns.get(object), deny: effect === 'deny' });
+        let byAction = engine.index.get(action);
+        if (!byAction) engine.index.set(action, (byAction = { denies: new Map(), allows: new Map() }));
+        const bySubject = effect === 'deny' ? byAction.denies : byAction.allows;
+        bySubject.set(subject, addToGroups(bySubject.get(subject), patterns.get(object), i));
       }
       if ((i & 63) === 63 && slices.spent()) await slices.next();
     }
     let sealed = 0;
-    for (const bySubject of engine.index.values()) {
-      for (const rules of bySubject.values()) {
-        rules.seal();
-        if ((++sealed & 255) === 0 && slices.spent()) await slices.next();
+    for (const { denies, allows } of engine.index.values()) {
+      for (const bySubject of [denies, allows]) {
+        for (const groups of bySubject.values()) {
+          sealGroups(groups);
+          if ((++sealed & 255) === 0 && slices.spent()) await slices.next();
+        }
       }
     }
     return engine;
@@ -169,43 +124,56 @@ export class IndexedEngine implements PolicyEngine {
     return known;
   }
 
-  /** The user (unless the ID is a role name), their g roles, the implicit role and token roles with theirs. */
-  private subjects(query: PolicyQuery): Iterable<string> {
-    const own = this.isRole(query.user) ? [] : this.parents.has(query.user) ? this.closure(query.user) : [query.user];
-    const extra = [implicitRole(query.user), ...query.roles];
-    const all = new Set(own);
-    for (const role of extra) for (const name of this.parents.has(role) ? this.closure(role) : [role]) all.add(name);
-    return all;
+  /**
+   * Whether `test` holds for any name the request acts as: the user (unless the ID is a role
+   * name), their g roles, the implicit role and token roles with theirs. A name may be tested
+   * twice (reached two ways); that changes no answer and saves building a set per decision.
+   */
+  private anySubject(query: PolicyQuery, test: (name: string) => boolean): boolean {
+    if (!this.isRole(query.user) && this.anyReached(query.user, test)) return true;
+    if (this.anyReached(implicitRole(query.user), test)) return true;
+    for (const role of query.roles) if (this.anyReached(role, test)) return true;
+    return false;
+  }
+
+  private anyReached(name: string, test: (name: string) => boolean): boolean {
+    if (!this.parents.has(name)) return test(name);
+    for (const reached of this.closure(name)) if (test(reached)) return true;
+    return false;
   }
 
   decide(query: PolicyQuery): boolean {
-    const bySubject = this.index.get(query.action);
-    if (!bySubject) return false;
-    let allowed = false;
-    for (const subject of this.subjects(query)) {
-      const rules = bySubject.get(subject);
-      if (!rules) continue;
-      const denied = rules.forEachMatch(query.object, query.user, (entry) => {
-        if (entry.deny) return true;
-        allowed = true;
-        return false;
-      });
-      if (denied) return false;
-    }
-    return allowed;
+    const byAction = this.index.get(query.action);
+    if (!byAction) return false;
+    const { object, user } = query;
+    const { denies, allows } = byAction;
+    const denied = (name: string) => {
+      const groups = denies.get(name);
+      return groups !== undefined && someGroupMatches(groups, object, user);
+    };
+    if (this.anySubject(query, denied)) return false;
+    return this.anySubject(query, (name) => {
+      const groups = allows.get(name);
+      return groups !== undefined && someGroupMatches(groups, object, user);
+    });
   }
 
   explain(query: PolicyQuery): Explanation {
-    const matched: IndexedRule[] = [];
-    const bySubject = this.index.get(query.action);
-    if (bySubject) {
-      for (const subject of this.subjects(query)) {
-        bySubject.get(subject)?.forEachMatch(query.object, query.user, (entry) => (matched.push(entry), false));
+    const byAction = this.index.get(query.action);
+    const names = new Set<string>();
+    this.anySubject(query, (name) => (names.add(name), false));
+    const lines = (bySubject: Map<string, PatternGroups> | undefined): number[] => {
+      const groups: PatternGroup[] = [];
+      for (const name of names) {
+        const own = bySubject?.get(name);
+        if (own) matchingGroups(own, query.object, query.user, groups);
       }
-    }
-    matched.sort((a, b) => a.index - b.index);
-    const rules = matched.map((m) => m.rule);
-    const denies = matched.filter((m) => m.deny).map((m) => m.rule);
+      return groups.flatMap((group) => group.lines());
+    };
+    const inFileOrder = (indexes: number[]) => indexes.sort((a, b) => a - b).map((i) => this.source.rules[i] as PolicyRule);
+    const denyLines = lines(byAction?.denies);
+    const rules = inFileOrder([...denyLines, ...lines(byAction?.allows)]);
+    const denies = inFileOrder(denyLines);
     const allowed = denies.length === 0 && rules.length > 0;
     const deciding = denies.length > 0 ? denies : allowed ? rules : [];
     return { allowed, deciding, matched: rules, version: this.version };

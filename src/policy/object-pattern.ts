@@ -71,19 +71,51 @@ function matchTokens(tokens: readonly Token[], object: string, user: string): bo
   return true;
 }
 
+type Matcher = ObjectPattern['matches'];
+
+const literalText = (token: Token | undefined): string | undefined => (token?.kind === 'literal' ? token.text : undefined);
+
+/**
+ * A matcher without the backtracking loop for the shapes policies mostly use (`chat:*`,
+ * `*:admin`, `*`, `*{user}*`, `a*b`); undefined for the rest.
+ */
+function shapedMatcher(tokens: readonly Token[]): Matcher | undefined {
+  const [first, second, third] = tokens;
+  const kinds = tokens.map((t) => t.kind).join(' ');
+  const head = literalText(first) ?? '';
+  switch (kinds) {
+    case 'star':
+      return () => true;
+    case 'literal star':
+      return (object) => object.startsWith(head);
+    case 'star literal': {
+      const tail = literalText(second) ?? '';
+      return (object) => object.endsWith(tail);
+    }
+    case 'literal star literal': {
+      const tail = literalText(third) ?? '';
+      // The star may match nothing, but head and tail may not overlap.
+      return (object) => object.length >= head.length + tail.length && object.startsWith(head) && object.endsWith(tail);
+    }
+    case 'star user star':
+      return (object, user) => user !== '' && object.includes(user);
+    default:
+      return undefined;
+  }
+}
+
 export function compileObjectPattern(source: string): ObjectPattern {
   const tokens = tokenize(source);
   const usesUser = tokens.some((t) => t.kind === 'user');
   const first = tokens[0];
   const literalPrefix = first?.kind === 'literal' ? first.text : '';
   const onlyLiteral = tokens.length <= 1 && (first === undefined || first.kind === 'literal');
+  const general: Matcher = (object, user) => (usesUser && user === '' ? false : matchTokens(tokens, object, user));
   return {
     source,
     literalPrefix,
     usesUser,
-    matches: onlyLiteral
-      ? (object) => object === source
-      : (object, user) => (usesUser && user === '' ? false : matchTokens(tokens, object, user)),
+    matches: onlyLiteral ? (object) => object === source : (shapedMatcher(tokens) ?? general),
   };
 }
 

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { CasbinEngine } from '../../src/policy/casbin-engine.js';
 import { IndexedEngine } from '../../src/policy/indexed-engine.js';
 import { modelShape } from '../../src/policy/model-shape.js';
+import { SMALL_GROUPS_LIMIT } from '../../src/policy/pattern-groups.js';
 import { buildEngine } from '../../src/policy/policy-store.js';
 import { CasbinOracle } from '../helpers/casbin-oracle.js';
 import { DEFAULT_MODEL, generatePolicy } from '../helpers/policy-generator.js';
@@ -93,6 +94,74 @@ describe('indexed engine = casbin engine = independent oracle (differential, see
     assert.equal(indexed.decide({ user: 'bob', roles: ['role:3'], action: 'subscribe', object: 'ch14' }), false);
     assert.equal(indexed.decide({ user: 'alice', roles: [], action: 'subscribe', object: 'ch10' }), true);
     assert.equal(indexed.decide({ user: 'alice', roles: [], action: 'subscribe', object: 'ch11' }), false);
+  });
+});
+
+/** A policy from `p` lines given as [subject, object, effect] (action subscribe) and `g` lines, numbered in order. */
+function policyOf(pLines: ReadonlyArray<readonly [string, string, string]>, gLines: ReadonlyArray<readonly [string, string]> = []) {
+  const rules = [
+    ...gLines.map(([member, role]) => ({ ptype: 'g', values: [member, role] })),
+    ...pLines.map(([subject, object, effect]) => ({ ptype: 'p', values: [subject, object, 'subscribe', effect] })),
+  ].map((rule, i) => ({ ...rule, location: { file: 'b.csv', line: i + 1 } }));
+  return { modelText: DEFAULT_MODEL, modelFile: 'm', rules, files: [], version: 'boundary' };
+}
+
+/** The indexed engine gives casbin's answer and explain lines for every object asked. */
+async function assertSameAsCasbin(source: ReturnType<typeof policyOf>, objects: readonly string[], user = 'alice', roles: string[] = []): Promise<void> {
+  const [indexed, casbin] = await Promise.all([IndexedEngine.build(source), CasbinEngine.build(source)]);
+  for (const object of objects) {
+    const query = { user, roles, action: 'subscribe', object };
+    const [got, want] = [indexed.explain(query), casbin.explain(query)];
+    assert.equal(indexed.decide(query), casbin.decide(query), `decide ${object}`);
+    assert.equal(got.allowed, want.allowed, `explain ${object}`);
+    assert.deepEqual(lines(got.matched), lines(want.matched), `matched ${object}`);
+    assert.deepEqual(lines(got.deciding), lines(want.deciding), `deciding ${object}`);
+  }
+}
+
+describe('index boundaries (pattern-groups.ts)', () => {
+  // Exact, prefix and open patterns, so the indexed form has every kind of entry to carry over.
+  const kinds = (n: number) => Array.from({ length: n }, (_, i) => ['alice', i % 3 === 0 ? `exact${i}` : i % 3 === 1 ? `pre${i}:*` : `*:end${i}`, 'allow'] as const);
+  const asked = (n: number) => Array.from({ length: n }, (_, i) => [`exact${i}`, `pre${i}:x`, `a:end${i}`, `pre${i}`]).flat();
+
+  for (const count of [1, 2, 3, SMALL_GROUPS_LIMIT, SMALL_GROUPS_LIMIT + 1, SMALL_GROUPS_LIMIT + 2]) {
+    it(`a subject with ${count} patterns (one alone, a list up to ${SMALL_GROUPS_LIMIT}, then an index) finds every one of them`, async () => {
+      await assertSameAsCasbin(policyOf(kinds(count)), [...asked(count), 'nothing']);
+    });
+  }
+
+  it('a deny after many allows of the same object and subject still denies, and explain lists every line in file order', async () => {
+    const allows = Array.from({ length: 20 }, (_, i) => ['alice', i % 2 ? 'chat:*' : `chat:room${i}`, 'allow'] as const);
+    const source = policyOf([...allows, ['alice', 'chat:room4', 'deny'], ['alice', 'chat:*', 'allow']]);
+    const indexed = await IndexedEngine.build(source);
+    assert.equal(indexed.decide({ user: 'alice', roles: [], action: 'subscribe', object: 'chat:room4' }), false);
+    await assertSameAsCasbin(source, ['chat:room4', 'chat:room2', 'chat:x']);
+  });
+
+  it('a deny on a role reached after the role that allows still denies (allows are not enough to stop looking)', async () => {
+    const source = policyOf(
+      [
+        ['role:a', 'chat:*', 'allow'],
+        ['role:c', 'chat:secret', 'deny'],
+      ],
+      [
+        ['alice', 'role:a'],
+        ['role:a', 'role:b'],
+        ['role:b', 'role:c'],
+      ],
+    );
+    await assertSameAsCasbin(source, ['chat:secret', 'chat:open']);
+    await assertSameAsCasbin(source, ['chat:secret', 'chat:open'], 'bob', ['role:b']);
+  });
+
+  it('one pattern on several lines of a subject that has no other: every line is matched', async () => {
+    await assertSameAsCasbin(policyOf([['alice', 'chat:*', 'allow'], ['bob', 'x', 'allow'], ['alice', 'chat:*', 'allow']]), ['chat:1', 'x']);
+  });
+
+  it('prefix buckets of equal length and one pattern on many lines', async () => {
+    const many = Array.from({ length: SMALL_GROUPS_LIMIT + 1 }, (_, i) => ['alice', `p${i}:*`, 'allow'] as const);
+    const source = policyOf([...many, ['alice', 'ab:*', 'allow'], ['alice', 'cd:*', 'deny'], ['alice', 'ab:*', 'deny'], ['alice', 'ab:*', 'allow']]);
+    await assertSameAsCasbin(source, ['ab:x', 'cd:x', 'ef:x', 'ab', 'p3:y', 'p3']);
   });
 });
 

@@ -29,6 +29,17 @@ const cases: Array<[string, string, string, boolean]> = [
   // The empty pattern (policy lines refuse it, a custom model's matcher may still pass one): the empty object only.
   ['', '', '56', true],
   ['', 'x', '56', false],
+  // Shapes matched without the general loop (object-pattern.ts shapedMatcher), at their edges.
+  ['ab*ba', 'aba', '56', false], // head and tail may not share characters
+  ['ab*ba', 'abba', '56', true],
+  ['ab*ba', 'ab-ba', '56', true],
+  ['ab*ba', 'ab-bax', '56', false],
+  ['*:admin', ':admin', '56', true],
+  ['*{user}*', 'x:56:y', '56', true],
+  ['*{user}*', '56', '56', true],
+  ['*{user}*', 'x:5:6', '56', false],
+  ['*{user}*', 'anything', '', false],
+  ['*{user}*', '', '', false],
 ];
 
 describe('object patterns', () => {
