@@ -10,7 +10,7 @@
  */
 import { RoleGraph } from './lint-roles.js';
 import { unreachableAllowSteps, type Finding } from './lint-overrides.js';
-import { pLineProblems } from './lint-rules.js';
+import { pLineChecker } from './lint-rules.js';
 import { modelShape } from './model-shape.js';
 import type { PolicyRule, PolicySource } from './policy-source.js';
 import { DEFAULT_ROLE_PREFIXES, roleNameSteps } from './role-names.js';
@@ -42,10 +42,10 @@ function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void
 }
 
 function* pLineFindings(rules: readonly PolicyRule[], prefixes: readonly string[], found: Finding[]): Steps<void> {
-  const isRole = yield* roleNameSteps(rules, prefixes);
+  const problemsOf = pLineChecker(yield* roleNameSteps(rules, prefixes), prefixes);
   for (const rule of rules) {
     yield;
-    if (rule.ptype === 'p' && rule.values.length === 4) for (const message of pLineProblems(rule.values, isRole, prefixes)) found.push({ rule, message });
+    if (rule.ptype === 'p' && rule.values.length === 4) for (const message of problemsOf(rule.values)) found.push({ rule, message });
   }
 }
 
