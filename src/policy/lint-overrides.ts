@@ -6,7 +6,7 @@
 import { ANONYMOUS_ROLE, AUTHENTICATED_ROLE } from './engine.js';
 import type { RoleGraph } from './lint-roles.js';
 import type { PolicyRule } from './policy-source.js';
-import { runAtOnce, type Steps } from './time-slices.js';
+import { runAtOnce, stepDue, type Steps } from './time-slices.js';
 
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
@@ -44,7 +44,7 @@ interface DenyBucket {
 /** action → deny subject → bucket (two maps, so a lookup builds no key string). */
 type DenyBuckets = Map<string, Map<string, DenyBucket>>;
 
-/** One step per rule (time-slices.ts). */
+/** A few rules per step (time-slices.ts). */
 function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
   const buckets: DenyBuckets = new Map();
   const push = (map: Map<string, number[]>, key: string, index: number) => {
@@ -53,7 +53,7 @@ function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
     else map.set(key, [index]);
   };
   for (let index = 0; index < rules.length; index++) {
-    yield;
+    if (stepDue(index)) yield;
     const rule = rules[index]!;
     if (rule.ptype !== 'p' || rule.values[3] !== 'deny') continue;
     const [subject = '', pattern = '', action = ''] = rule.values;
@@ -92,7 +92,7 @@ export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph
   return runAtOnce(unreachableAllowSteps(rules, graph));
 }
 
-/** unreachableAllows one rule per step (time-slices.ts). */
+/** unreachableAllows a few rules per step (time-slices.ts). */
 export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: RoleGraph): Steps<Finding[]> {
   const found: Finding[] = [];
   const buckets = yield* indexDenies(rules);
@@ -107,8 +107,9 @@ export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: Role
     }
     return names;
   };
-  for (const allow of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const allow = rules[index]!;
     if (allow.ptype !== 'p' || allow.values[3] !== 'allow') continue;
     const [subject = '', pattern = '', action] = allow.values;
     // The deny that decides the message is the first in file order, as a plain scan would find.

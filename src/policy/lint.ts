@@ -14,7 +14,7 @@ import { pLineChecker } from './lint-rules.js';
 import { modelShape } from './model-shape.js';
 import type { PolicyRule, PolicySource } from './policy-source.js';
 import { DEFAULT_ROLE_PREFIXES, roleNameSteps } from './role-names.js';
-import { runAtOnce, runInSlices, type Steps } from './time-slices.js';
+import { runAtOnce, runInSlices, stepDue, type Steps } from './time-slices.js';
 
 export interface LintOptions {
   /** policy.role_prefixes (default `role:`). */
@@ -26,14 +26,15 @@ export interface LintOptions {
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
 /*
- * Each pass below is a generator that yields once per rule (or g line): time-slices.ts runs it
+ * Each pass below is a generator that yields every few rules (or once per g line): time-slices.ts runs it
  * at once for `check` and the policy page, and in slices on a reload, with the same result.
  */
 
 function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void> {
   const seen = new Map<string, PolicyRule>();
-  for (const rule of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
     const key = `${rule.ptype}\u0000${rule.values.join('\u0000')}`;
     const first = seen.get(key);
     if (first) found.push({ rule, message: `duplicate of ${where(first)}` });
@@ -43,8 +44,9 @@ function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void
 
 function* pLineFindings(rules: readonly PolicyRule[], prefixes: readonly string[], found: Finding[]): Steps<void> {
   const problemsOf = pLineChecker(yield* roleNameSteps(rules, prefixes), prefixes);
-  for (const rule of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
     if (rule.ptype === 'p' && rule.values.length === 4) for (const message of problemsOf(rule.values)) found.push({ rule, message });
   }
 }
@@ -56,8 +58,9 @@ function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Fi
     found.push({ rule: cycle[0]!.rule, message: `role cycle: ${names}${lines}` });
   }
   const subjects = new Set<string | undefined>();
-  for (const rule of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
     if (rule.ptype === 'p') subjects.add(rule.values[0]);
   }
   const reported = new Set<string>();
@@ -78,18 +81,19 @@ function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Fi
 function* inFileOrder(rules: readonly PolicyRule[], findings: readonly Finding[]): Steps<string[]> {
   const position = new Map<PolicyRule, number>();
   for (let index = 0; index < rules.length; index++) {
-    yield;
+    if (stepDue(index)) yield;
     position.set(rules[index]!, index);
   }
   const byRule: Array<Finding[] | undefined> = [];
-  for (const finding of findings) {
-    yield;
+  for (let index = 0; index < findings.length; index++) {
+    if (stepDue(index)) yield;
+    const finding = findings[index]!;
     const at = position.get(finding.rule) ?? 0;
     (byRule[at] ??= []).push(finding);
   }
   const lines: string[] = [];
   for (let index = 0; index < byRule.length; index++) {
-    yield;
+    if (stepDue(index)) yield;
     for (const finding of byRule[index] ?? []) lines.push(`${where(finding.rule)}: ${finding.message}`);
   }
   return lines;
