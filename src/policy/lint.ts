@@ -79,25 +79,24 @@ function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Fi
  * of thousands of them, and one sort of those would be a long pause of its own.
  */
 function* inFileOrder(rules: readonly PolicyRule[], findings: readonly Finding[]): Steps<string[]> {
-  const position = new Map<PolicyRule, number>();
-  for (let index = 0; index < rules.length; index++) {
-    if (stepDue(index)) yield;
-    position.set(rules[index]!, index);
-  }
-  const byRule: Array<Finding[] | undefined> = [];
+  // Keyed by the rules that have findings only: a map of every rule's position cost 100k entries.
+  const byRule = new Map<PolicyRule, Finding[]>();
   for (let index = 0; index < findings.length; index++) {
     if (stepDue(index)) yield;
     const finding = findings[index]!;
-    const at = position.get(finding.rule) ?? 0;
-    (byRule[at] ??= []).push(finding);
+    const list = byRule.get(finding.rule);
+    if (list) list.push(finding);
+    else byRule.set(finding.rule, [finding]);
   }
   const lines: string[] = [];
-  for (let index = 0; index < byRule.length; index++) {
+  for (let index = 0; index < rules.length; index++) {
     if (stepDue(index)) yield;
-    for (const finding of byRule[index] ?? []) lines.push(`${where(finding.rule)}: ${finding.message}`);
+    for (const finding of byRule.get(rules[index]!) ?? NO_FINDINGS) lines.push(`${where(finding.rule)}: ${finding.message}`);
   }
   return lines;
 }
+
+const NO_FINDINGS: readonly Finding[] = [];
 
 function* lintSteps(rules: readonly PolicyRule[], options: LintOptions): Steps<string[]> {
   const prefixes = options.rolePrefixes ?? DEFAULT_ROLE_PREFIXES;
