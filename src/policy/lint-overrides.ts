@@ -6,7 +6,7 @@
 import { ANONYMOUS_ROLE, AUTHENTICATED_ROLE } from './engine.js';
 import type { RoleGraph } from './lint-roles.js';
 import type { PolicyRule } from './policy-source.js';
-import { runAtOnce, type Steps } from './time-slices.js';
+import { runAtOnce, stepDue, type Steps } from './time-slices.js';
 
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
@@ -44,7 +44,7 @@ interface DenyBucket {
 /** action → deny subject → bucket (two maps, so a lookup builds no key string). */
 type DenyBuckets = Map<string, Map<string, DenyBucket>>;
 
-/** One step per rule (time-slices.ts). */
+/** A few rules per step (time-slices.ts). */
 function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
   const buckets: DenyBuckets = new Map();
   const push = (map: Map<string, number[]>, key: string, index: number) => {
@@ -53,7 +53,7 @@ function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
     else map.set(key, [index]);
   };
   for (let index = 0; index < rules.length; index++) {
-    yield;
+    if (stepDue(index)) yield;
     const rule = rules[index]!;
     if (rule.ptype !== 'p' || rule.values[3] !== 'deny') continue;
     const [subject = '', pattern = '', action = ''] = rule.values;
@@ -73,14 +73,27 @@ function* indexDenies(rules: readonly PolicyRule[]): Steps<DenyBuckets> {
   return buckets;
 }
 
-/** Calls `visit` with the index (into rules) of each deny of `bucket` whose pattern may cover `pattern`. */
-function forEachCandidate(bucket: DenyBucket, pattern: string, visit: (index: number) => void): void {
-  for (const index of bucket.allStars) visit(index);
-  for (const index of bucket.exact.get(pattern) ?? []) visit(index);
-  for (const length of bucket.prefixLengths) {
-    if (length > pattern.length) continue;
-    for (const index of bucket.prefixes.get(pattern.slice(0, length)) ?? []) visit(index);
+/**
+ * The index of the first deny (in file order, below `before`) of `list` whose pattern covers
+ * `pattern`, else `before`. Each list holds its indices in ascending order.
+ */
+function firstCovering(list: readonly number[] | undefined, rules: readonly PolicyRule[], pattern: string, before: number): number {
+  if (!list) return before;
+  for (const index of list) {
+    if (index >= before) break;
+    if (covers(rules[index]!.values[1] ?? '', pattern)) return index;
   }
+  return before;
+}
+
+/** The first deny of `bucket` (below `before`) whose pattern covers `pattern`, else `before`. */
+function firstCoveringDeny(bucket: DenyBucket, rules: readonly PolicyRule[], pattern: string, before: number): number {
+  let first = firstCovering(bucket.allStars, rules, pattern, before);
+  first = firstCovering(bucket.exact.get(pattern), rules, pattern, first);
+  for (const length of bucket.prefixLengths) {
+    if (length <= pattern.length) first = firstCovering(bucket.prefixes.get(pattern.slice(0, length)), rules, pattern, first);
+  }
+  return first;
 }
 
 export interface Finding {
@@ -92,7 +105,7 @@ export function unreachableAllows(rules: readonly PolicyRule[], graph: RoleGraph
   return runAtOnce(unreachableAllowSteps(rules, graph));
 }
 
-/** unreachableAllows one rule per step (time-slices.ts). */
+/** unreachableAllows a few rules per step (time-slices.ts). */
 export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: RoleGraph): Steps<Finding[]> {
   const found: Finding[] = [];
   const buckets = yield* indexDenies(rules);
@@ -107,30 +120,35 @@ export function* unreachableAllowSteps(rules: readonly PolicyRule[], graph: Role
     }
     return names;
   };
-  for (const allow of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const allow = rules[index]!;
     if (allow.ptype !== 'p' || allow.values[3] !== 'allow') continue;
-    const [subject = '', pattern = '', action] = allow.values;
-    // The deny that decides the message is the first in file order, as a plain scan would find.
-    let first: { deny: PolicyRule; how: string; index: number } | undefined;
-    const bySubject = buckets.get(action as string);
+    const subject = allow.values[0] ?? '';
+    const pattern = allow.values[1] ?? '';
+    const bySubject = buckets.get(allow.values[2] as string);
     if (!bySubject) continue;
+    // The deny that decides the message is the first in file order, as a plain scan would find.
+    // How a deny's subject reaches the allow's depends on the two subjects only: it is asked once
+    // per deny subject, and only when one of its denies covers the pattern.
+    let first = rules.length;
+    let how: string | undefined;
     for (const denySubject of denySubjectsFor(subject)) {
       const bucket = bySubject.get(denySubject);
       if (!bucket) continue;
-      forEachCandidate(bucket, pattern, (index) => {
-        if (first && first.index <= index) return;
-        const deny = rules[index]!;
-        if (!covers(deny.values[1] ?? '', pattern)) return;
-        const how = subjectCovered(denySubject, subject, graph);
-        if (how) first = { deny, how, index };
-      });
+      const candidate = firstCoveringDeny(bucket, rules, pattern, first);
+      if (candidate === first) continue;
+      const reaches = subjectCovered(denySubject, subject, graph);
+      if (reaches === undefined) continue;
+      first = candidate;
+      how = reaches;
     }
-    if (!first) continue;
+    if (how === undefined) continue;
+    const deny = where(rules[first]!);
     const message =
-      first.how === 'the same subject'
-        ? `this allow never takes effect: ${where(first.deny)} denies the same subject and action for every object it matches`
-        : `this allow never takes effect: ${where(first.deny)} denies ${first.how} the same action for every object it matches`;
+      how === 'the same subject'
+        ? `this allow never takes effect: ${deny} denies the same subject and action for every object it matches`
+        : `this allow never takes effect: ${deny} denies ${how} the same action for every object it matches`;
     found.push({ rule: allow, message });
   }
   return found;

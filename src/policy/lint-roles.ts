@@ -3,7 +3,7 @@
  * says so), cycles, and roles that are granted but give nothing.
  */
 import type { PolicyRule } from './policy-source.js';
-import { runAtOnce, type Steps } from './time-slices.js';
+import { runAtOnce, stepDue, type Steps } from './time-slices.js';
 
 /** casbin's role manager follows at most this many g links (as the engines do). */
 const MAX_ROLE_HOPS = 10;
@@ -26,12 +26,13 @@ export class RoleGraph {
     return runAtOnce(RoleGraph.steps(rules));
   }
 
-  /** RoleGraph.of one rule per step (time-slices.ts). */
+  /** RoleGraph.of a few rules per step (time-slices.ts). */
   static *steps(rules: readonly PolicyRule[]): Steps<RoleGraph> {
     const edges = new Map<string, RoleEdge[]>();
     const all: RoleEdge[] = [];
-    for (const rule of rules) {
-      yield;
+    for (let index = 0; index < rules.length; index++) {
+      if (stepDue(index)) yield;
+      const rule = rules[index]!;
       if (rule.ptype !== 'g' || rule.values.length !== 2) continue;
       const [member, role] = rule.values as [string, string];
       const edge = { member, role, rule };

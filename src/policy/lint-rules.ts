@@ -28,22 +28,54 @@ function neverMatches(action: string, pattern: string): string | undefined {
   return undefined;
 }
 
-/** Problems of one p line `[subject, pattern, action, effect]`. */
-export function pLineProblems(values: readonly string[], isRole: RoleNamePredicate, prefixes: readonly string[]): string[] {
-  const [subject = '', pattern = '', action = ''] = values;
-  const problems: string[] = [];
-  if (action === '*') problems.push('action "*" is not a wildcard: actions are compared exactly, so this line never matches (write one line per action)');
-  else {
-    const unknown = unknownAction(action);
-    if (unknown) problems.push(`${unknown}; this line never matches`);
-  }
-  const never = neverMatches(action, pattern);
-  if (never) problems.push(never);
-  if (!isRole(subject) && looksLikeRole(subject)) {
-    const listed = prefixes.length > 0 ? prefixes.join(', ') : 'none';
-    problems.push(
-      `subject "${subject}" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (${listed}); a user with that ID would get this line`,
-    );
-  }
-  return problems;
+/** No problems: shared, so the many clean lines of a large policy allocate nothing. */
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The checks of one p line `[subject, pattern, action, effect]`, for one lint run. A large policy
+ * repeats the same (action, pattern) and subject on thousands of lines: each message is built
+ * once and shared, so a reload keeps one copy of each text rather than tens of thousands (they
+ * live until the end of lint, and copying them through the young generation is what stalls
+ * requests during a reload).
+ */
+export function pLineChecker(isRole: RoleNamePredicate, prefixes: readonly string[]): (values: readonly string[]) => readonly string[] {
+  const neverByAction = new Map<string, Map<string, string | undefined>>();
+  const roleShaped = new Map<string, string | undefined>();
+  const listed = prefixes.length > 0 ? prefixes.join(', ') : 'none';
+  const never = (action: string, pattern: string) => {
+    let byPattern = neverByAction.get(action);
+    if (!byPattern) neverByAction.set(action, (byPattern = new Map()));
+    if (!byPattern.has(pattern)) byPattern.set(pattern, neverMatches(action, pattern));
+    return byPattern.get(pattern);
+  };
+  const userIdLookingLikeRole = (subject: string) => {
+    if (!roleShaped.has(subject)) {
+      roleShaped.set(
+        subject,
+        !isRole(subject) && looksLikeRole(subject)
+          ? `subject "${subject}" looks like a role but is treated as a user ID: no g line grants it and it has no policy.role_prefixes prefix (${listed}); a user with that ID would get this line`
+          : undefined,
+      );
+    }
+    return roleShaped.get(subject);
+  };
+  return (values) => {
+    const [subject = '', pattern = '', action = ''] = values;
+    const unknown = action === '*' ? ACTION_STAR : unknownActionProblem(action);
+    const unmatched = never(action, pattern);
+    const roleLike = userIdLookingLikeRole(subject);
+    if (unknown === undefined && unmatched === undefined && roleLike === undefined) return NONE;
+    const problems: string[] = [];
+    if (unknown !== undefined) problems.push(unknown);
+    if (unmatched !== undefined) problems.push(unmatched);
+    if (roleLike !== undefined) problems.push(roleLike);
+    return problems;
+  };
 }
+
+const ACTION_STAR = 'action "*" is not a wildcard: actions are compared exactly, so this line never matches (write one line per action)';
+
+const unknownActionProblem = (action: string): string | undefined => {
+  const unknown = unknownAction(action);
+  return unknown ? `${unknown}; this line never matches` : undefined;
+};

@@ -10,11 +10,11 @@
  */
 import { RoleGraph } from './lint-roles.js';
 import { unreachableAllowSteps, type Finding } from './lint-overrides.js';
-import { pLineProblems } from './lint-rules.js';
+import { pLineChecker } from './lint-rules.js';
 import { modelShape } from './model-shape.js';
 import type { PolicyRule, PolicySource } from './policy-source.js';
 import { DEFAULT_ROLE_PREFIXES, roleNameSteps } from './role-names.js';
-import { runAtOnce, runInSlices, type Steps } from './time-slices.js';
+import { runAtOnce, runInSlices, stepDue, type Steps } from './time-slices.js';
 
 export interface LintOptions {
   /** policy.role_prefixes (default `role:`). */
@@ -26,14 +26,15 @@ export interface LintOptions {
 const where = (rule: PolicyRule) => `${rule.location.file}:${rule.location.line}`;
 
 /*
- * Each pass below is a generator that yields once per rule (or g line): time-slices.ts runs it
+ * Each pass below is a generator that yields every few rules (or once per g line): time-slices.ts runs it
  * at once for `check` and the policy page, and in slices on a reload, with the same result.
  */
 
 function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void> {
   const seen = new Map<string, PolicyRule>();
-  for (const rule of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
     const key = `${rule.ptype}\u0000${rule.values.join('\u0000')}`;
     const first = seen.get(key);
     if (first) found.push({ rule, message: `duplicate of ${where(first)}` });
@@ -42,10 +43,11 @@ function* duplicates(rules: readonly PolicyRule[], found: Finding[]): Steps<void
 }
 
 function* pLineFindings(rules: readonly PolicyRule[], prefixes: readonly string[], found: Finding[]): Steps<void> {
-  const isRole = yield* roleNameSteps(rules, prefixes);
-  for (const rule of rules) {
-    yield;
-    if (rule.ptype === 'p' && rule.values.length === 4) for (const message of pLineProblems(rule.values, isRole, prefixes)) found.push({ rule, message });
+  const problemsOf = pLineChecker(yield* roleNameSteps(rules, prefixes), prefixes);
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
+    if (rule.ptype === 'p' && rule.values.length === 4) for (const message of problemsOf(rule.values)) found.push({ rule, message });
   }
 }
 
@@ -56,8 +58,9 @@ function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Fi
     found.push({ rule: cycle[0]!.rule, message: `role cycle: ${names}${lines}` });
   }
   const subjects = new Set<string | undefined>();
-  for (const rule of rules) {
-    yield;
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    const rule = rules[index]!;
     if (rule.ptype === 'p') subjects.add(rule.values[0]);
   }
   const reported = new Set<string>();
@@ -76,24 +79,24 @@ function* roleFindings(rules: readonly PolicyRule[], graph: RoleGraph, found: Fi
  * of thousands of them, and one sort of those would be a long pause of its own.
  */
 function* inFileOrder(rules: readonly PolicyRule[], findings: readonly Finding[]): Steps<string[]> {
-  const position = new Map<PolicyRule, number>();
-  for (let index = 0; index < rules.length; index++) {
-    yield;
-    position.set(rules[index]!, index);
-  }
-  const byRule: Array<Finding[] | undefined> = [];
-  for (const finding of findings) {
-    yield;
-    const at = position.get(finding.rule) ?? 0;
-    (byRule[at] ??= []).push(finding);
+  // Keyed by the rules that have findings only: a map of every rule's position cost 100k entries.
+  const byRule = new Map<PolicyRule, Finding[]>();
+  for (let index = 0; index < findings.length; index++) {
+    if (stepDue(index)) yield;
+    const finding = findings[index]!;
+    const list = byRule.get(finding.rule);
+    if (list) list.push(finding);
+    else byRule.set(finding.rule, [finding]);
   }
   const lines: string[] = [];
-  for (let index = 0; index < byRule.length; index++) {
-    yield;
-    for (const finding of byRule[index] ?? []) lines.push(`${where(finding.rule)}: ${finding.message}`);
+  for (let index = 0; index < rules.length; index++) {
+    if (stepDue(index)) yield;
+    for (const finding of byRule.get(rules[index]!) ?? NO_FINDINGS) lines.push(`${where(finding.rule)}: ${finding.message}`);
   }
   return lines;
 }
+
+const NO_FINDINGS: readonly Finding[] = [];
 
 function* lintSteps(rules: readonly PolicyRule[], options: LintOptions): Steps<string[]> {
   const prefixes = options.rolePrefixes ?? DEFAULT_ROLE_PREFIXES;

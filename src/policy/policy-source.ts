@@ -99,8 +99,12 @@ function parseLine(raw: string, index: number, file: string, rules: PolicyRule[]
   if (quoted && (line.match(/"/g)?.length ?? 0) % 2 !== 0) {
     throw new PolicySourceError(location, 'unbalanced double quote');
   }
-  // Most lines have no quotes: a plain split makes far less garbage, which matters at 100k lines.
-  const [ptype, ...values] = (quoted ? splitCsvLine(line) : line.split(',')).map((v) => intern(strings, v.trim()));
+  // Most lines have no quotes: a plain split makes far less garbage, which matters at 100k lines;
+  // so does filling `values` in one loop rather than a map and a rest copy (they are kept).
+  const fields = quoted ? splitCsvLine(line) : line.split(',');
+  const ptype = intern(strings, (fields[0] as string).trim());
+  const values = fields.slice(1);
+  for (let i = 0; i < values.length; i++) values[i] = intern(strings, (values[i] as string).trim());
   // Casbin's CSV adapter keeps a trailing "# ..." as part of the last value; refuse it instead.
   if (!quoted && line.includes('#') && values.some((v) => TRAILING_COMMENT.test(v))) {
     throw new PolicySourceError(location, `${TRAILING_COMMENT_MESSAGE} (a line is a comment only when it starts with #)`);
